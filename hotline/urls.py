@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.templatetags.static import static
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from hotline.api import api
+from system.views import healthz
+
+admin.site.site_header = "12345 热线平台 · 系统管理"
+admin.site.site_title = "12345 热线平台"
+admin.site.index_title = "基础数据管理"
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("org/", include("org.urls")),
+    path("categories/", include("categories.urls")),
+    path("calendar/", include("workcalendar.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("healthz", healthz, name="healthz"),
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+]

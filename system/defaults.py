@@ -1,0 +1,31 @@
+"""Defaults of every setting an administrator can change at run time (table ``system.Setting``).
+
+Each entry names the function that parses and validates the stored text, so a bad value is
+rejected when it is saved, not when a deadline is computed at three in the morning.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    default: str
+    label: str
+    parser: str  # dotted path of a function str -> value that raises ValueError on bad input
+    help: str = ""
+
+
+SETTINGS: dict[str, SettingSpec] = {
+    "working_hours": SettingSpec(
+        default="09:00-12:00,13:30-17:30",
+        label="工作时间",
+        parser="workcalendar.worktime.parse_working_hours",
+        help="每个工作日的办公时段，逗号分隔，如 09:00-12:00,13:30-17:30（北京时间）。",
+    ),
+    "worker_stale_seconds": SettingSpec(
+        default="120",
+        label="后台任务心跳超时（秒）",
+        parser="system.config.parse_positive_int",
+        help="超过这个时间没有心跳，健康检查报告后台任务异常。",
+    ),
+}

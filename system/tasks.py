@@ -1,0 +1,11 @@
+"""Background tasks of the system app."""
+
+from django_tasks import task
+
+from system.schedule import beat
+
+
+@task()
+def heartbeat() -> None:
+    """Runs on the task worker: its heartbeat proves the queue is being processed."""
+    beat("worker")

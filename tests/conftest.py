@@ -1,0 +1,88 @@
+import os
+import shutil
+
+import pytest
+from django.db import connection
+
+from accounts.models import User
+from accounts.roles import Role
+from org.models import Unit, UnitKind
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# between browser steps are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+PASSWORD = "Ceshi@2026pw"
+
+
+def pytest_collection_modifyitems(config, items):
+    if connection.vendor != "postgresql":
+        skip = pytest.mark.skip(reason="needs PostgreSQL (run ./test with DATABASE_URL=postgres://…)")
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def city(db) -> dict[str, Unit]:
+    """A small tree: city, centre, two districts with a street and community, a department, a utility."""
+    u = {}
+    u["city"] = Unit.objects.create(code="T", name="测试市", kind=UnitKind.CITY)
+    u["center"] = Unit.objects.create(code="T-12345", name="热线中心", kind=UnitKind.CENTER, parent=u["city"])
+    u["d1"] = Unit.objects.create(code="T1", name="一区", kind=UnitKind.DISTRICT, parent=u["city"])
+    u["s1"] = Unit.objects.create(code="T1-S1", name="一街道", kind=UnitKind.STREET, parent=u["d1"])
+    u["c1"] = Unit.objects.create(code="T1-S1-C1", name="一社区", kind=UnitKind.COMMUNITY, parent=u["s1"])
+    u["d2"] = Unit.objects.create(code="T2", name="二区", kind=UnitKind.DISTRICT, parent=u["city"])
+    u["s2"] = Unit.objects.create(code="T2-S1", name="二街道", kind=UnitKind.STREET, parent=u["d2"])
+    u["dept"] = Unit.objects.create(code="T-ZJJ", name="住建局", kind=UnitKind.DEPARTMENT, parent=u["city"])
+    u["power"] = Unit.objects.create(code="T-POWER", name="供电公司", kind=UnitKind.UTILITY, parent=u["city"])
+    return u
+
+
+@pytest.fixture
+def make_user(city):
+    def make(role: str, unit: Unit | None = None, manager: bool = False, username: str | None = None) -> User:
+        unit = unit or (city["d1"] if role == Role.HANDLER else city["center"])
+        user = User(username=username or f"{role}-{unit.code}", role=role, unit=unit, is_unit_manager=manager)
+        user.set_password(PASSWORD)
+        user.save()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium fonts-wqy-microhei")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that fails the test on any JavaScript error or console error."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: errors.append(f"console.{msg.type}: {msg.text} {msg.location}") if msg.type == "error" else None,
+    )
+    page.js_errors = errors
+    yield page
+    context.close()
+    assert not errors, errors
