@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "org",
     "categories",
     "workcalendar",
+    "orders",
     "demo",
 ]
 

@@ -22,6 +22,23 @@ SETTINGS: dict[str, SettingSpec] = {
         parser="workcalendar.worktime.parse_working_hours",
         help="每个工作日的办公时段，逗号分隔，如 09:00-12:00,13:30-17:30（北京时间）。",
     ),
+    "callback_working_days": SettingSpec(
+        default="2",
+        label="回访时限（工作日）",
+        parser="system.config.parse_positive_int",
+        help="承办单位办结后，回访员须在多少个工作日内回访。",
+    ),
+    "max_extensions": SettingSpec(
+        default="2",
+        label="每张工单最多延期次数",
+        parser="system.config.parse_positive_int",
+    ),
+    "return_window_working_hours": SettingSpec(
+        default="2",
+        label="签收后可申请退单的时间（工作小时）",
+        parser="system.config.parse_positive_int",
+        help="签收前可随时申请退单；签收后只能在这段工作时间内申请。",
+    ),
     "worker_stale_seconds": SettingSpec(
         default="120",
         label="后台任务心跳超时（秒）",
