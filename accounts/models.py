@@ -57,3 +57,24 @@ class User(AbstractUser):
         if self.is_unit_manager:
             return Unit.objects.subtree_of(self.unit)
         return Unit.objects.filter(pk=self.unit_id)
+
+
+class ApiToken(models.Model):
+    """A bearer key another system uses to call the REST API as ``user``. Only the key's SHA-256 is kept."""
+
+    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("名称"), max_length=100, help_text=_("调用方系统的名称，如“市长信箱”。"))
+    key_prefix = models.CharField(_("密钥前缀"), max_length=8, db_index=True, editable=False)
+    key_hash = models.CharField(_("密钥摘要"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True, help_text=_("留空表示长期有效。"))
+    is_active = models.BooleanField(_("启用"), default=True, help_text=_("取消勾选即吊销该令牌。"))
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.key_prefix}…）"

@@ -62,7 +62,9 @@ def read_rows(text: str) -> list[tuple[str, str, str]]:
 @transaction.atomic
 def load_categories(source: str | Path) -> LoadResult:
     rows = read_rows(Path(source).read_text(encoding="utf-8"))
-    cache: dict[tuple[str, ...], Category] = {}
+    # every node already in the tree, by its path of names: one query instead of one per node
+    cache: dict[tuple[str, ...], Category] = {tuple(c.full_name.split(" › ")): c for c in Category.objects.all()}
+    seen: set[tuple[str, ...]] = set()
     created = existing = 0
     for row in rows:
         parent = None
@@ -70,12 +72,13 @@ def load_categories(source: str | Path) -> LoadResult:
             key = row[:depth]
             node = cache.get(key)
             if node is None:
-                node = Category.objects.filter(parent=parent, name=key[-1]).first()
-                if node is None:
-                    node = Category.objects.create(parent=parent, name=key[-1])
-                    created += 1
-                else:
-                    existing += 1
+                node = Category(parent=parent, name=key[-1])
+                node.parent = parent  # the parent in hand, so save() does not fetch it again
+                node.save()
+                created += 1
                 cache[key] = node
+            elif key not in seen:
+                existing += 1
+            seen.add(key)
             parent = node
     return LoadResult(created=created, existing=existing)

@@ -66,7 +66,10 @@ class Category(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.level = self.parent.level + 1 if self.parent_id else 1
         self.full_name = f"{self.parent.full_name} › {self.name}" if self.parent_id else self.name
+        adding = self._state.adding
         super().save(*args, **kwargs)
+        if adding:
+            return  # a new node has no children to rename
         for child in self.children.all():
             if child.full_name != f"{self.full_name} › {child.name}":
                 child.save()

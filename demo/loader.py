@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.roles import Role
 from categories.loader import load_categories
 from categories.models import Category
+from orders.models import DirectDispatchRule, WorkOrder
 from org.forms import UnitForm
 from org.models import Unit
 
@@ -79,6 +80,30 @@ def load_category_units(path: Path = DATA / "category_units.csv") -> int:
     return updated
 
 
+def load_direct_rules(path: Path = DATA / "direct_rules.csv") -> int:
+    """工单直派: categories that go straight to a utility, through the admin's form."""
+    from orders.forms import DirectDispatchRuleForm
+
+    created = 0
+    with path.open(encoding="utf-8") as f:
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            names = [row["level1"], row["level2"], row["level3"]]
+            category = Category.objects.filter(full_name=" › ".join(n for n in names if n)).first()
+            unit = Unit.objects.filter(code=row["unit_code"]).first()
+            if category is None or unit is None:
+                raise DemoError(f"direct_rules.csv 第 {line} 行：单位或分类不存在")
+            if DirectDispatchRule.objects.filter(category=category).exists():
+                continue
+            form = DirectDispatchRuleForm(
+                data={"category": category.pk, "unit": unit.pk, "is_active": True, "note": row["note"]}
+            )
+            if not form.is_valid():
+                raise DemoError(f"direct_rules.csv 第 {line} 行：{_form_errors(form)}")
+            form.save()
+            created += 1
+    return created
+
+
 def load_users() -> int:
     created = 0
     for username, name, role, unit_code, manager in DEMO_USERS:
@@ -112,6 +137,7 @@ def load_demo() -> dict[str, int]:
             "units": load_units(),
             "category_units": load_category_units(),
             "users": load_users(),
+            "direct_rules": load_direct_rules(),
         }
     except ValidationError as exc:
         raise DemoError("; ".join(exc.messages)) from exc
@@ -119,3 +145,17 @@ def load_demo() -> dict[str, int]:
 
 def demo_loaded() -> bool:
     return User.objects.filter(username="admin").exists()
+
+
+def load_orders(count: int) -> dict | None:
+    """Replay ``count`` demo orders (demo/history.py) — only while the database has no work order at all."""
+    from demo.history import DemoHistoryError, MissingSetup, load_history
+
+    if count <= 0 or WorkOrder.objects.exists():
+        return None
+    try:
+        return load_history(count=count)
+    except MissingSetup as exc:
+        return {"orders": 0, "skipped": str(exc)}
+    except DemoHistoryError as exc:
+        raise DemoError(str(exc)) from exc

@@ -6,13 +6,15 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import django_auth
 
+from accounts.tokens import TokenAuth
 from hotline.error_codes import ErrorCode
+from orders.errors import TransitionError
 
 api = NinjaAPI(
     title="12345 政务服务便民热线 API",
     version="1.0",
     description="工单、组织机构、诉求分类和工作日历的接口。错误统一返回 {code, message}。",
-    auth=django_auth,
+    auth=[TokenAuth(), django_auth],
     urls_namespace="api",
 )
 
@@ -57,6 +59,12 @@ def _invalid(request, exc: ValidationError):
     return error(request, 422, ErrorCode.INVALID, f"参数有误：{names}", errors=fields)
 
 
+@api.exception_handler(TransitionError)
+def _transition_error(request, exc: TransitionError):
+    errors = [{"field": field, "message": message} for field, message in exc.errors.items()]
+    return error(request, exc.status, exc.code, exc.message, errors=errors)
+
+
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
     codes = {
@@ -77,6 +85,7 @@ def require_roles(request, *roles: str) -> None:
 def register_routers() -> None:
     from accounts.api import router as accounts_router
     from categories.api import router as categories_router
+    from orders.api import router as orders_router
     from org.api import router as org_router
     from workcalendar.api import router as calendar_router
 
@@ -84,6 +93,7 @@ def register_routers() -> None:
     api.add_router("/units", org_router)
     api.add_router("/categories", categories_router)
     api.add_router("/calendar", calendar_router)
+    api.add_router("/orders", orders_router)
 
 
 register_routers()

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from orders.forms import DirectDispatchRuleForm
 from orders.models import DirectDispatchRule, OrderEvent, Tag, TimeLimitRule, WorkOrder
 
 
@@ -15,6 +16,7 @@ class TimeLimitRuleAdmin(admin.ModelAdmin):
 
 @admin.register(DirectDispatchRule)
 class DirectDispatchRuleAdmin(admin.ModelAdmin):
+    form = DirectDispatchRuleForm
     list_display = ["category", "unit", "is_active", "note"]
     autocomplete_fields = ["category", "unit"]
 

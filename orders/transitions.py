@@ -187,7 +187,8 @@ def _next_number(at: datetime) -> str:
     return f"{day:%Y%m%d}{last:06d}"
 
 
-def _clean_intake(data: dict) -> dict:
+def clean_intake(data: dict) -> dict:
+    """The intake input checked and resolved (codes to rows); raises InvalidInput naming every bad field."""
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
 
@@ -280,7 +281,7 @@ def intake(
     key = (idempotency_key or "").strip()[:64] or None
     if key and (existing := WorkOrder.objects.filter(idempotency_key=key).first()):
         return existing, False
-    clean = _clean_intake(data)
+    clean = clean_intake(data)
     at = at or timezone.now()
     tags, related = clean.pop("tags"), clean.pop("related")
     try:
@@ -692,7 +693,10 @@ def archive(order: WorkOrder, actor: User | None, *, note: str, at: datetime) ->
 
 
 def _guard_visible(action: str) -> Callable:
+    """Anyone who works on orders and can see this one; a leader reads but does not write."""
+
     def guard(order: WorkOrder, actor: User | None, at: datetime) -> None:
+        _require_role(actor, action, [r for r in Role.values if r != Role.LEADER])
         if actor is not None and not can_see(actor, order):
             raise Forbidden(f"无权对此工单“{_label(action)}”")
 

@@ -7,6 +7,9 @@ MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 SERVICE = re.compile(r"^[48]00-?\d{3}-?\d{4}$")
 CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+# GB 32100-2015: the 18th character checks the first 17.
+CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 # extension -> (content type, test on the first bytes): the bytes must agree with the name.
@@ -44,9 +47,17 @@ def phone_error(phone: str) -> str | None:
     return "电话号码格式不对：手机 11 位，固话需带区号（如 0731-88888888），或 400/800 号码"
 
 
+def credit_check_char(body: str) -> str:
+    """The check character of a 统一社会信用代码 whose first 17 characters are ``body``."""
+    total = sum(CREDIT_ALPHABET.index(c) * w for c, w in zip(body, CREDIT_WEIGHTS, strict=True))
+    return CREDIT_ALPHABET[(31 - total % 31) % 31]
+
+
 def credit_code_error(code: str) -> str | None:
     if not CREDIT_CODE.match(code or ""):
-        return "统一社会信用代码应为 18 位数字或大写字母"
+        return "统一社会信用代码应为 18 位数字或大写字母（不含 I、O、S、V、Z）"
+    if credit_check_char(code[:17]) != code[17]:
+        return "统一社会信用代码校验位不对，请核对"
     return None
 
 

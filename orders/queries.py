@@ -1,0 +1,203 @@
+"""Which orders a user sees, and the lists built from them: queues, inbox tabs, filters, a caller's history."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from orders.models import OPEN_STATES, RequestStatus, State, WorkOrder
+
+# 即将超期: less than this share of the allowed time is left.
+DUE_SOON_SHARE = 0.25
+
+
+def visible_orders(user: User) -> QuerySet[WorkOrder]:
+    """Everything for hotline-centre roles; for a handler, orders where its units lead or co-handle."""
+    orders = WorkOrder.objects.select_related("category", "request_type", "lead_unit", "area")
+    if user.is_citywide:
+        return orders
+    units = user.visible_units.values("pk")
+    return orders.filter(Q(lead_unit__in=units) | Q(co_assignments__unit__in=units)).distinct()
+
+
+@dataclass
+class OrderFilter:
+    state: str = ""
+    unit: str = ""  # unit code; includes its sub-units
+    category: int | None = None  # any level; includes the categories below it
+    channel: str = ""
+    request_type: str = ""
+    priority: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    overdue: bool | None = None
+    enterprise: bool | None = None
+    q: str = ""
+
+    def apply(self, orders: QuerySet[WorkOrder], now: datetime | None = None) -> QuerySet[WorkOrder]:
+        now = now or timezone.now()
+        if self.state:
+            orders = orders.filter(state=self.state)
+        if self.unit:
+            orders = orders.filter(lead_unit__path__startswith=_unit_path(self.unit))
+        if self.category:
+            c = self.category
+            orders = orders.filter(Q(category_id=c) | Q(category__parent_id=c) | Q(category__parent__parent_id=c))
+        if self.channel:
+            orders = orders.filter(channel=self.channel)
+        if self.request_type:
+            orders = orders.filter(request_type__code=self.request_type)
+        if self.priority:
+            orders = orders.filter(priority=self.priority)
+        tz = timezone.get_current_timezone()
+        if self.date_from:
+            orders = orders.filter(received_at__gte=datetime.combine(self.date_from, time.min, tz))
+        if self.date_to:
+            orders = orders.filter(received_at__lt=datetime.combine(self.date_to + timedelta(days=1), time.min, tz))
+        if self.overdue is not None:
+            overdue = overdue_q(now)
+            orders = orders.filter(overdue) if self.overdue else orders.exclude(overdue)
+        if self.enterprise is not None:
+            orders = orders.filter(is_enterprise=self.enterprise)
+        if self.q:
+            orders = orders.filter(Q(title__icontains=self.q) | Q(content__icontains=self.q) | Q(number=self.q))
+        return orders
+
+
+def _unit_path(code: str) -> str:
+    from org.models import Unit
+
+    unit = Unit.objects.filter(code=code).only("path").first()
+    return unit.path if unit else "/no-such-unit/"
+
+
+def overdue_q(now: datetime) -> Q:
+    """Open at the unit and past its finish deadline, or replied after it."""
+    return Q(state__in=(State.PENDING_SIGN, State.IN_PROGRESS), due_at__lt=now) | Q(
+        replied_at__isnull=False, due_at__isnull=False, replied_at__gt=F("due_at")
+    )
+
+
+def is_overdue(order: WorkOrder, now: datetime | None = None) -> bool:
+    """The same rule as ``overdue_q``, for one order in hand."""
+    if order.due_at is None:
+        return False
+    if order.replied_at is not None:
+        return order.replied_at > order.due_at
+    return order.state in (State.PENDING_SIGN, State.IN_PROGRESS) and order.due_at < (now or timezone.now())
+
+
+INBOX_TABS = {
+    "to_sign": "待签收",
+    "in_progress": "办理中",
+    "due_soon": "即将超期",
+    "overdue": "已超期",
+    "done": "已办结",
+}
+
+
+def inbox(user: User, tab: str, now: datetime | None = None) -> QuerySet[WorkOrder]:
+    """承办单位 inbox: orders led by the user's units, one tab at a time."""
+    now = now or timezone.now()
+    units = user.visible_units.values("pk")
+    orders = WorkOrder.objects.select_related("category", "request_type", "lead_unit").filter(lead_unit__in=units)
+    at_unit = (State.PENDING_SIGN, State.IN_PROGRESS)
+    if tab == "to_sign":
+        return orders.filter(state=State.PENDING_SIGN).order_by("sign_due_at")
+    if tab == "in_progress":
+        return orders.filter(state=State.IN_PROGRESS).order_by("due_at")
+    if tab == "due_soon":
+        soon = [o.pk for o in orders.filter(state__in=at_unit, due_at__gte=now) if _due_soon(o, now)]
+        return orders.filter(pk__in=soon).order_by("due_at")
+    if tab == "overdue":
+        return orders.filter(state__in=at_unit, due_at__lt=now).order_by("due_at")
+    if tab == "done":
+        return orders.filter(state__in=(State.PENDING_CALLBACK, State.ARCHIVED), replied_at__isnull=False).order_by(
+            "-replied_at"
+        )
+    raise ValueError(tab)
+
+
+def _due_soon(order: WorkOrder, now: datetime) -> bool:
+    start = order.dispatched_at or order.received_at
+    allowed = (order.due_at - start).total_seconds()
+    return allowed > 0 and (order.due_at - now).total_seconds() < allowed * DUE_SOON_SHARE
+
+
+def dispatcher_queue() -> QuerySet[WorkOrder]:
+    """派单员: new orders to dispatch, oldest first."""
+    return (
+        WorkOrder.objects.select_related("category", "request_type", "area")
+        .filter(state=State.PENDING_DISPATCH)
+        .order_by("received_at")
+    )
+
+
+def pending_decisions() -> QuerySet[WorkOrder]:
+    """Orders with a return or extension request waiting for the dispatcher."""
+    return (
+        WorkOrder.objects.select_related("lead_unit", "category")
+        .filter(Q(return_requests__status=RequestStatus.PENDING) | Q(extension_requests__status=RequestStatus.PENDING))
+        .distinct()
+        .order_by("received_at")
+    )
+
+
+def callback_queue() -> QuerySet[WorkOrder]:
+    """回访员: replied orders waiting for the callback, most urgent first."""
+    return (
+        WorkOrder.objects.select_related("category", "lead_unit")
+        .filter(state=State.PENDING_CALLBACK)
+        .order_by("callback_due_at")
+    )
+
+
+def caller_history(phone: str, exclude_pk: int | None = None, limit: int = 10) -> QuerySet[WorkOrder]:
+    """一人多诉: the caller's earlier orders, newest first."""
+    orders = WorkOrder.objects.select_related("category").filter(caller_phone=phone).order_by("-received_at")
+    if exclude_pk:
+        orders = orders.exclude(pk=exclude_pk)
+    return orders[:limit]
+
+
+def open_count(user: User) -> int:
+    return visible_orders(user).filter(state__in=OPEN_STATES).count()
+
+
+NEEDS_FULL_PHONE = {Role.OPERATOR, Role.DISPATCHER, Role.HANDLER, Role.CALLBACK}
+
+
+def caller_phone_for(user: User, order: WorkOrder) -> str:
+    """The caller's phone as this user may see it: in full for those who call back, masked for others."""
+    phone = order.caller_phone
+    if user.role in NEEDS_FULL_PHONE or len(phone) < 7:
+        return phone
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def workload(user: User, now: datetime | None = None) -> list[tuple[str, int, str]]:
+    """(label, count, link) of the queues this user works from, for the home page."""
+    now = now or timezone.now()
+    if user.role == Role.HANDLER:
+        return [
+            (label, inbox(user, tab, now).count(), f"/orders/inbox/?tab={tab}") for tab, label in INBOX_TABS.items()
+        ]
+    visible = visible_orders(user)
+    items = []
+    if user.role in (Role.OPERATOR, Role.DISPATCHER, Role.ADMIN):
+        today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        items.append(
+            ("今日受理", visible.filter(received_at__gte=today).count(), "/orders/?date_from=" + f"{today:%Y-%m-%d}")
+        )
+    if user.role == Role.DISPATCHER:
+        items.append(("待派发", dispatcher_queue().count(), "/orders/dispatch/"))
+        items.append(("待审核申请", pending_decisions().count(), "/orders/dispatch/"))
+    if user.role == Role.CALLBACK:
+        items.append(("待回访", callback_queue().count(), "/orders/callbacks/"))
+    if user.role in (Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.DISPATCHER):
+        items.append(("办理中", visible.filter(state=State.IN_PROGRESS).count(), "/orders/?state=in_progress"))
+        items.append(("超期", visible.filter(overdue_q(now)).count(), "/orders/?overdue=1"))
+    return items
