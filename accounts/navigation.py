@@ -18,6 +18,11 @@ ALL = frozenset(Role.values)
 
 MENU: list[NavItem] = [
     NavItem("首页", "accounts:home", ALL),
+    NavItem("受理", "orders:intake", frozenset({Role.OPERATOR, Role.DISPATCHER, Role.ADMIN})),
+    NavItem("派单", "orders:dispatch_queue", frozenset({Role.DISPATCHER})),
+    NavItem("承办", "orders:inbox", frozenset({Role.HANDLER})),
+    NavItem("回访", "orders:callback_queue", frozenset({Role.CALLBACK})),
+    NavItem("工单查询", "orders:list", ALL),
     NavItem("组织机构", "org:unit_list", ALL),
     NavItem("诉求分类", "categories:tree", ALL),
     NavItem("工作日历", "workcalendar:month", ALL),
@@ -26,10 +31,13 @@ MENU: list[NavItem] = [
 
 
 def menu_for(user, current_path: str) -> list[dict]:
-    items = []
-    for item in MENU:
-        if user.role in item.roles:
-            url = reverse(item.url_name)
-            active = current_path == url if url == "/" else current_path.startswith(url)
-            items.append({"label": item.label, "url": url, "active": active})
+    """The user's menu; the entry whose URL is the longest prefix of the current path is marked active."""
+    items = [
+        {"label": item.label, "url": reverse(item.url_name), "active": False}
+        for item in MENU
+        if user.role in item.roles
+    ]
+    matches = [i for i in items if (current_path == i["url"] if i["url"] == "/" else current_path.startswith(i["url"]))]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     return items

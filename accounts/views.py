@@ -6,6 +6,7 @@ from accounts.models import User
 from accounts.permissions import role_required
 from accounts.roles import Role
 from categories.models import Category, RequestType
+from orders.queries import workload
 from org.models import Unit, UnitKind
 from workcalendar.worktime import get_calendar
 
@@ -63,5 +64,6 @@ def home(request):
         context["top_categories"] = Category.objects.active().filter(level=1)
         context["request_types"] = RequestType.objects.filter(is_active=True)
         context["leaf_count"] = Category.objects.active().leaves().count()
+    context["workload"] = workload(user)
     context["role_template"] = f"accounts/home/{user.role}.html"
     return render(request, "accounts/home.html", context)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("org/", include("org.urls")),
     path("categories/", include("categories.urls")),
     path("calendar/", include("workcalendar.urls")),
+    path("orders/", include("orders.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("healthz", healthz, name="healthz"),

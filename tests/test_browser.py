@@ -6,12 +6,12 @@ from django.core.management import call_command
 from accounts.views import ROLE_HOME_TITLES
 from demo.loader import DEMO_PASSWORD, DEMO_USERS
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture
 def demo(transactional_db):
-    call_command("load_demo")
+    call_command("load_demo", orders=0)
 
 
 def login(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:

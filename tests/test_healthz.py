@@ -7,7 +7,7 @@ from django.utils import timezone
 from system.models import Heartbeat, PeriodicJob
 from system.schedule import JOBS, claim, run_due_jobs
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_health_reports_database_and_missing_worker(client):

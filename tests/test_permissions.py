@@ -19,13 +19,21 @@ def _named_pages(patterns=None, prefix=""):
             yield prefix + p.name, p
 
 
+ARGS = {
+    "org:unit_detail": lambda city: [city["d1"].code],
+    "orders:detail": lambda city: ["20260101000001"],
+    "orders:act": lambda city: ["20260101000001", "sign"],
+    "orders:attachment": lambda city: ["20260101000001", 1],
+}
+
+
 def _url(name, city):
-    return reverse(name, args=[city["d1"].code]) if name == "org:unit_detail" else reverse(name)
+    return reverse(name, args=ARGS[name](city)) if name in ARGS else reverse(name)
 
 
 def test_every_page_but_login_and_health_needs_a_login(client, city):
     pages = [name for name, _ in _named_pages() if name not in PUBLIC]
-    assert "accounts:home" in pages and "org:unit_detail" in pages
+    assert "accounts:home" in pages and "org:unit_detail" in pages and "orders:act" in pages
     for name in pages:
         response = client.get(_url(name, city))
         assert response.status_code == 302, name

@@ -1,0 +1,193 @@
+"""The workbenches: intake, dispatcher queue, unit inbox, callback queue, order lists and the order page.
+
+Views only read queries (``orders.queries``) and hand input to forms that call ``orders.transitions``.
+A refused action re-renders the page with the reason and the status the API would give (403/409/422).
+"""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import role_required
+from accounts.roles import Role
+from categories.models import Category
+from orders import queries
+from orders.errors import InvalidInput, TransitionError
+from orders.forms import ACTION_FORMS, IntakeForm, OrderFilterForm, apply_errors
+from orders.models import Action, Attachment, RequestStatus, WorkOrder
+from orders.transitions import allowed_actions
+
+PAGE_SIZE = 20
+INTAKE_ROLES = (Role.OPERATOR, Role.DISPATCHER, Role.ADMIN)
+DISPATCH_ROLES = (Role.DISPATCHER,)
+INBOX_ROLES = (Role.HANDLER,)
+CALLBACK_ROLES = (Role.CALLBACK,)
+
+
+def _page(request, orders: QuerySet) -> dict:
+    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {"page": page, "orders": page.object_list, "query": query.urlencode()}
+
+
+@role_required()
+def order_list(request):
+    """工单查询: every order this user may see, filtered."""
+    form = OrderFilterForm(request.GET or None, user=request.user)
+    orders = queries.OrderFilter(**form.filters()).apply(queries.visible_orders(request.user))
+    context = {"title": "工单查询", "form": form, **_page(request, orders.order_by("-received_at", "-pk"))}
+    return render(request, "orders/list.html", context)
+
+
+@role_required(*INTAKE_ROLES)
+def intake(request):
+    """受理: one form, keyboard first; the caller's earlier orders appear as the number is typed."""
+    form = IntakeForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                order, created = form.submit(request.user, answer_directly="answer_directly" in request.POST)
+            except TransitionError as exc:
+                apply_errors(form, exc)
+                status = exc.status
+            else:
+                if not created:
+                    messages.info(request, f"该诉求已受理过，工单 {order.number}")
+                elif order.closure:
+                    messages.success(request, f"已直接办结，工单 {order.number}")
+                else:
+                    messages.success(request, f"已受理，工单 {order.number}（{order.get_state_display()}）")
+                return redirect("orders:detail", order.number)
+        else:
+            status = 422
+    context = {
+        "title": "受理",
+        "form": form,
+        "leaves": Category.objects.active().leaves().values_list("full_name", flat=True),
+    }
+    return render(request, "orders/intake.html", context, status=status)
+
+
+@role_required(*INTAKE_ROLES)
+def caller_history(request):
+    """htmx fragment: 一人多诉 — the earlier orders of the number being typed."""
+    from orders.validators import normalize_phone, phone_error
+
+    phone = normalize_phone(request.GET.get("caller_phone", ""))[:30]
+    orders = queries.caller_history(phone) if phone and not phone_error(phone) else None
+    return render(request, "orders/_caller_history.html", {"phone": phone, "orders": orders})
+
+
+@role_required(*DISPATCH_ROLES)
+def dispatch_queue(request):
+    """派单员: orders waiting for dispatch, and units' return and extension requests waiting for a decision."""
+    context = {
+        "title": "派单",
+        "decisions": queries.pending_decisions().prefetch_related("return_requests", "extension_requests"),
+        **_page(request, queries.dispatcher_queue()),
+    }
+    return render(request, "orders/dispatch_queue.html", context)
+
+
+@role_required(*INBOX_ROLES)
+def inbox(request):
+    """承办单位: 待签收 / 办理中 / 即将超期 / 已超期 / 已办结."""
+    tab = request.GET.get("tab", "to_sign")
+    if tab not in queries.INBOX_TABS:
+        raise Http404("没有这个标签页")
+    tabs = [(key, label, queries.inbox(request.user, key).count()) for key, label in queries.INBOX_TABS.items()]
+    context = {"title": "承办工单", "tab": tab, "tabs": tabs, **_page(request, queries.inbox(request.user, tab))}
+    return render(request, "orders/inbox.html", context)
+
+
+@role_required(*CALLBACK_ROLES)
+def callback_queue(request):
+    """回访员: replied orders waiting for a callback, the most urgent first."""
+    return render(request, "orders/callback_queue.html", {"title": "回访", **_page(request, queries.callback_queue())})
+
+
+def _visible(request, number: str) -> WorkOrder:
+    return get_object_or_404(queries.visible_orders(request.user), number=number)
+
+
+def _detail(request, order: WorkOrder, bound: dict | None = None, status: int = 200) -> HttpResponse:
+    """The order page: facts, timeline, and a form for each action this user may take now."""
+    forms = []
+    for action in allowed_actions(order, request.user):
+        form_class = ACTION_FORMS.get(action)
+        if form_class is None:
+            continue
+        if bound and bound["action"] == action:
+            forms.append(bound["form"])
+            continue
+        kwargs = {"order": order} if action == Action.DISPATCH else {}
+        forms.append(form_class(initial={"version": order.version}, prefix=action, **kwargs))
+    order = (
+        WorkOrder.objects.select_related("category", "request_type", "lead_unit", "area", "parent", "created_by")
+        .prefetch_related("tags", "related", "children", "attachments", "co_assignments__unit")
+        .get(pk=order.pk)
+    )
+    context = {
+        "title": f"工单 {order.number}",
+        "order": order,
+        "phone": queries.caller_phone_for(request.user, order),
+        "events": order.events.select_related("actor", "actor_unit"),
+        "forms": forms,
+        "return_request": order.return_requests.filter(status=RequestStatus.PENDING).first(),
+        "extension_request": order.extension_requests.filter(status=RequestStatus.PENDING).first(),
+        "callbacks": order.callbacks.select_related("agent"),
+        "history": queries.caller_history(order.caller_phone, exclude_pk=order.pk, limit=5),
+        "overdue": queries.is_overdue(order),
+    }
+    return render(request, "orders/detail.html", context, status=status)
+
+
+@role_required()
+def detail(request, number: str):
+    return _detail(request, _visible(request, number))
+
+
+@role_required()
+@require_POST
+def act(request, number: str, action: str):
+    """Run one life-cycle action from the order page; on refusal show why, with 403/409/422."""
+    order = _visible(request, number)
+    form_class = ACTION_FORMS.get(action)
+    if form_class is None:
+        raise Http404("没有这个操作")
+    kwargs = {"order": order} if action == Action.DISPATCH else {}
+    form = form_class(request.POST, request.FILES, prefix=action, **kwargs)
+    status = 422
+    if form.is_valid():
+        try:
+            form.run(order, request.user, form.cleaned_data["version"])
+        except TransitionError as exc:
+            apply_errors(form, exc)
+            status = exc.status
+            if not isinstance(exc, InvalidInput):
+                messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{form_class.label}：已完成")
+            return redirect(_after(request, order))
+    order.refresh_from_db()
+    return _detail(request, order, {"action": action, "form": form}, status)
+
+
+def _after(request, order: WorkOrder) -> str:
+    """Back to the order if this user can still see it, else to the user's queue."""
+    if queries.visible_orders(request.user).filter(pk=order.pk).exists():
+        return reverse("orders:detail", args=[order.number])
+    return reverse("orders:inbox")
+
+
+@role_required()
+def attachment(request, number: str, pk: int):
+    order = _visible(request, number)
+    item = get_object_or_404(Attachment, pk=pk, order=order)
+    return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.name, content_type=item.content_type)
