@@ -476,10 +476,15 @@ class Replay:
         return self.units.get(message.street) or self.units.get(message.district)
 
     def _lead_unit(self, plan: Plan, category: Category) -> Unit:
+        """属地管理 first for a place the message names (most of the time), else the category's default unit."""
         default = category.parent.default_unit
-        if default is not None and default.is_active and default.code in self.units:
+        place = self._place(plan.message)
+        usable = default is not None and default.is_active and default.code in self.units
+        if place is not None and (not usable or (default.kind != UnitKind.UTILITY and plan.rng.random() < 0.6)):
+            return place
+        if usable:
             return default
-        return self._place(plan.message) or plan.rng.choice(self.district_departments + self.districts)
+        return plan.rng.choice(self.district_departments + self.districts)
 
     def _other_unit(self, plan: Plan, *exclude: Unit) -> Unit:
         place = self._place(plan.message)

@@ -32,7 +32,7 @@ DEMO_USERS: list[tuple[str, str, str, str, bool]] = [
     ("callback", "赵丽", Role.CALLBACK, "A-12345", False),
     ("supervisor", "陈刚", Role.SUPERVISOR, "A-12345", False),
     ("leader", "刘建国", Role.LEADER, "A", False),
-    ("handler_a1", "周海峰", Role.HANDLER, "A1", True),
+    ("handler_a7", "周海峰", Role.HANDLER, "A7", True),
     ("handler_power", "吴电", Role.HANDLER, "A-POWER", False),
     ("handler_water", "郑清", Role.HANDLER, "A-WATER", False),
 ]

@@ -38,7 +38,7 @@ def test_demo_loads_once(capsys):
 
 def test_demo_unit_manager_sees_the_districts_streets(client):
     call_command("load_demo", orders=0)
-    manager = User.objects.get(username="handler_a1")
+    manager = User.objects.get(username="handler_a7")
     assert manager.visible_units.filter(kind=UnitKind.COMMUNITY).exists()
     assert not manager.visible_units.filter(code="A2").exists()
 

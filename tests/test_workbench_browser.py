@@ -46,8 +46,8 @@ def test_order_from_intake_to_archive_through_the_ui(live_server, page, demo):
     page.select_option("#id_request_type", "complaint")
     page.fill("#id_category", CATEGORY)
     page.fill("#id_title", "小区门口路灯不亮")
-    page.fill("#id_content", "A1区某小区门口的路灯坏了半个月，晚上出行很不安全。")
-    page.fill("#id_address", "A1区人民路88号")
+    page.fill("#id_content", "A7县某小区门口的路灯坏了半个月，晚上出行很不安全。")
+    page.fill("#id_address", "A7县人民路88号")
     page.press("#id_address", "Control+Enter")
     page.wait_for_url(re.compile(r"/orders/\d{14}/$"))
     number = page.url.rstrip("/").rsplit("/", 1)[1]
@@ -58,12 +58,12 @@ def test_order_from_intake_to_archive_through_the_ui(live_server, page, demo):
     login(page, base, "dispatcher")
     page.click("nav.menu >> text=派单")
     page.click(f"text={number}")
-    page.select_option("#id_dispatch-lead_unit", "A1")
+    page.select_option("#id_dispatch-lead_unit", "A7")
     submit(page, "dispatch")
     assert "待签收" in page.locator("h1").inner_text()
 
     # 承办人: sign, then reply
-    login(page, base, "handler_a1")
+    login(page, base, "handler_a7")
     page.click("nav.menu >> text=承办")
     page.click(f"text={number}")
     submit(page, "sign")
@@ -86,7 +86,7 @@ def test_order_from_intake_to_archive_through_the_ui(live_server, page, demo):
     assert "办理中" in page.locator("h1").inner_text()
 
     # 承办人 replies again
-    login(page, base, "handler_a1")
+    login(page, base, "handler_a7")
     page.goto(f"{base}/orders/inbox/?tab=in_progress")
     page.click(f"text={number}")
     page.check("#action-reply input[value=resolved]")
@@ -112,7 +112,7 @@ def test_order_from_intake_to_archive_through_the_ui(live_server, page, demo):
         Action.INTAKE, Action.DISPATCH, Action.SIGN, Action.REPLY, Action.CALLBACK, Action.REOPEN,
         Action.REPLY, Action.CALLBACK,
     ]  # fmt: skip
-    assert {e.actor.username for e in order.events.all()} == {"operator", "dispatcher", "handler_a1", "callback"}
+    assert {e.actor.username for e in order.events.all()} == {"operator", "dispatcher", "handler_a7", "callback"}
 
 
 def test_intake_errors_are_shown_by_field(live_server, page, demo):
