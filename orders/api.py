@@ -8,9 +8,11 @@ in which state, with which input) lives there. Refusals come back as 403/409/422
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, Header, Query, Router, Schema, Status
+from ninja import Field, File, Form, Header, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from orders import transitions
@@ -25,6 +27,7 @@ from orders.models import (
     WorkOrder,
 )
 from orders.queries import OrderFilter, caller_phone_for, visible_orders
+from orders.validators import MAX_ATTACHMENT_BYTES
 
 router = Router(tags=["工单"])
 
@@ -56,6 +59,14 @@ class CoUnitOut(Schema):
     unit_name: str = Field(alias="unit.name")
     opinion: str
     opinion_at: datetime | None
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    content_type: str
+    size: int
+    created_at: datetime
 
 
 class OrderSummaryOut(Schema):
@@ -114,6 +125,7 @@ class OrderOut(OrderSummaryOut):
     reopen_count: int
     extension_count: int
     co_units: list[CoUnitOut]
+    attachments: list[AttachmentOut] = Field(description="下载：GET /api/orders/{number}/attachments/{id}")
     events: list[EventOut] = Field(description="办理过程，按时间先后")
     allowed_actions: list[str] = Field(description="当前用户现在可以执行的动作编码")
 
@@ -128,6 +140,10 @@ class OrderOut(OrderSummaryOut):
     @staticmethod
     def resolve_co_units(obj) -> list:
         return list(obj.co_assignments.select_related("unit").order_by("pk"))
+
+    @staticmethod
+    def resolve_attachments(obj) -> list:
+        return list(obj.attachments.order_by("pk"))
 
     @staticmethod
     def resolve_events(obj) -> list:
@@ -384,3 +400,16 @@ def archive(request, number: str, payload: NoteIn):
 def link(request, number: str, payload: LinkIn):
     other = _visible_or_none(request, payload.other)
     return _act(request, number, transitions.link, payload, other=other)
+
+
+@router.post("/{number}/attachments", response=OrderOut, summary="上传附件（multipart/form-data，字段 file）")
+def attach(request, number: str, file: File[UploadedFile], version: Form[int | None] = None):
+    # One byte past the limit is enough to refuse an oversized file without reading all of it.
+    content = file.read(MAX_ATTACHMENT_BYTES + 1)
+    return transitions.attach(_order(request, number), request.auth, name=file.name, content=content, version=version)
+
+
+@router.get("/{number}/attachments/{attachment_id}", summary="下载附件", response={200: None})
+def download_attachment(request, number: str, attachment_id: int):
+    item = get_object_or_404(_order(request, number).attachments, pk=attachment_id)
+    return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.name, content_type=item.content_type)

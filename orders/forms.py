@@ -163,7 +163,8 @@ class IntakeForm(forms.Form):
             if not created:
                 return order, False
             for upload in self.files.getlist("attachments"):
-                order = transitions.attach(order, user, name=upload.name, content=upload.read())
+                content = upload.read(MAX_ATTACHMENT_BYTES + 1)
+                order = transitions.attach(order, user, name=upload.name, content=content)
             if answer_directly:
                 if not answer.strip():
                     raise InvalidInput({"answer": "直接办结请填写答复内容"})
@@ -434,7 +435,8 @@ class AttachForm(ActionForm):
         upload = self.cleaned_data.get("file")
         if upload is None:
             raise InvalidInput({"file": "请选择文件"})
-        return transitions.attach(order, user, name=upload.name, content=upload.read(), version=version)
+        content = upload.read(MAX_ATTACHMENT_BYTES + 1)
+        return transitions.attach(order, user, name=upload.name, content=content, version=version)
 
 
 ACTION_FORMS: dict[str, type[ActionForm]] = {

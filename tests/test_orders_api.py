@@ -357,3 +357,25 @@ def test_openapi_lists_the_order_endpoints(client, db):
     for action in ("answer-directly", "dispatch", "sign", "reply", "callback", "reopen", "archive", "link"):
         assert f"/api/orders/{{number}}/{action}" in paths
     assert paths["/api/orders/{number}/sign"]["post"]["summary"] == "签收"
+
+
+def test_attachment_upload_checks_the_file(people, leaf):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    order = new_order(people, leaf)
+    operator = as_user(people["operator"])
+    fake = SimpleUploadedFile("scan.pdf", b"<html>not a pdf</html>", content_type="application/pdf")
+    response = operator.post(f"{API}/{order.number}/attachments", {"file": fake})
+    assert response.status_code == 422 and fields(response) == {"file"}
+    pdf = SimpleUploadedFile("scan.pdf", b"%PDF-1.7\n%test\n", content_type="application/pdf")
+    response = operator.post(f"{API}/{order.number}/attachments", {"file": pdf, "version": 0})
+    assert response.status_code == 200
+    assert response.json()["events"][-1]["data"]["name"] == "scan.pdf"
+    (saved,) = response.json()["attachments"]
+    assert (saved["name"], saved["size"]) == ("scan.pdf", 15)
+    download = operator.get(f"{API}/{order.number}/attachments/{saved['id']}")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.7\n%test\n"
+    assert operator.get(f"{API}/{order.number}/attachments/999999").status_code == 404
+    stale = SimpleUploadedFile("scan2.pdf", b"%PDF-1.7\n", content_type="application/pdf")
+    assert operator.post(f"{API}/{order.number}/attachments", {"file": stale, "version": 0}).status_code == 409
+    assert as_user(people["leader"]).post(f"{API}/{order.number}/attachments", {"file": pdf}).status_code == 403

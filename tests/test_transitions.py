@@ -375,3 +375,28 @@ def test_enterprise_and_urgent_limits(staff, order_data, city):
     urgent, _ = t.intake(staff["operator"], {**order_data, "priority": "urgent"}, at=at)
     urgent = t.dispatch(urgent, staff["dispatcher"], lead_unit=city["d1"], at=at)
     assert urgent.sign_due_at == at + timedelta(minutes=30) and urgent.due_at == at + timedelta(hours=24)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def test_attachments_checked_by_size_extension_and_bytes(new_order, staff):
+    from orders.validators import MAX_ATTACHMENT_BYTES
+
+    order = new_order()
+    for name, content, reason in [
+        ("photo.png", PNG + b"\x00" * MAX_ATTACHMENT_BYTES, "超过"),
+        ("photo.png", b"MZ\x90\x00 an executable", "不符"),
+        ("virus.exe", b"MZ\x90\x00", "不支持"),
+        ("empty.pdf", b"", "为空"),
+    ]:
+        with pytest.raises(InvalidInput, match=reason) as exc:
+            t.attach(order, staff["operator"], name=name, content=content)
+        assert "file" in exc.value.errors
+    assert order.attachments.count() == 0 and order.events.count() == 1
+    order = t.attach(order, staff["operator"], name="../../etc/photo.png", content=PNG)
+    saved = order.attachments.get()
+    assert saved.name == ".._.._etc_photo.png" and saved.content_type == "image/png" and saved.size == len(PNG)
+    assert order.events.last().action == Action.ATTACH
+    with pytest.raises(Forbidden):
+        t.attach(order, staff["leader"], name="photo.png", content=PNG)
