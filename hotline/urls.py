@@ -16,6 +16,8 @@ urlpatterns = [
     path("categories/", include("categories.urls")),
     path("calendar/", include("workcalendar.urls")),
     path("orders/", include("orders.urls")),
+    path("supervision/", include("supervision.urls")),
+    path("notifications/", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("healthz", healthz, name="healthz"),

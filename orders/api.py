@@ -24,6 +24,7 @@ from orders.models import (
     ReplyResult,
     Satisfaction,
     State,
+    Warning,
     WorkOrder,
 )
 from orders.queries import OrderFilter, caller_phone_for, visible_orders
@@ -96,6 +97,7 @@ class OrderSummaryOut(Schema):
     sign_due_at: datetime | None
     due_at: datetime | None
     version: int = Field(description="每次状态变更加 1；提交操作时带上可避免覆盖他人的修改")
+    warning: int | None = Field(description="预警颜色：0 绿、1 黄、2 橙、3 红；已归档为空")
 
     @staticmethod
     def resolve_caller_phone(obj, context) -> str:
@@ -188,6 +190,7 @@ class OrderFilterIn(Schema):
     date_to: date | None = Field(None, description="受理日期止（含）")
     overdue: bool | None = None
     enterprise: bool | None = None
+    warning: Warning | None = Field(None, description="预警颜色：0 绿、1 黄、2 橙、3 红（在办工单）")
     q: str | None = Field(None, max_length=50, description="标题、内容关键词或工单编号")
 
 

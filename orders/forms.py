@@ -27,6 +27,7 @@ from orders.models import (
     ReplyResult,
     Satisfaction,
     Tag,
+    Warning,
     WorkOrder,
 )
 from orders.validators import MAX_ATTACHMENT_BYTES, attachment_error
@@ -188,6 +189,9 @@ class OrderFilterForm(forms.Form):
     )
     enterprise = forms.TypedChoiceField(
         label="涉企", required=False, choices=YES_NO, coerce=lambda v: v == "1", empty_value=None
+    )
+    warning = forms.TypedChoiceField(
+        label="预警", required=False, choices=[("", "全部"), *Warning.choices], coerce=int, empty_value=None
     )
 
     def __init__(self, *args, user: User, **kwargs) -> None:

@@ -76,6 +76,15 @@ class Satisfaction(models.TextChoices):
     UNSATISFIED = "unsatisfied", _("不满意")
 
 
+class Warning(models.IntegerChoices):
+    """赋色预警 of an open order, computed by ``supervision/warnings.py``; higher is worse."""
+
+    GREEN = 0, _("绿色")
+    YELLOW = 1, _("黄色")
+    ORANGE = 2, _("橙色")
+    RED = 3, _("红色")
+
+
 class Tag(models.Model):
     code = models.SlugField(_("标签编码"), max_length=30, unique=True)
     name = models.CharField(_("标签名称"), max_length=30, unique=True)
@@ -138,6 +147,14 @@ class WorkOrder(models.Model):
     satisfaction = models.CharField(_("满意度"), max_length=12, choices=Satisfaction.choices, blank=True)
     resolved = models.BooleanField(_("是否解决"), null=True, blank=True)
 
+    limit_started_at = models.DateTimeField(
+        _("时限起算"), null=True, blank=True, help_text=_("本轮办理时限的起点：派单或重办的时间。")
+    )
+    warning = models.PositiveSmallIntegerField(_("预警"), choices=Warning.choices, null=True, blank=True)
+    warned = models.PositiveSmallIntegerField(
+        _("已催办级别"), default=Warning.GREEN, help_text=_("本轮办理已发出催办的最高预警级别。")
+    )
+
     return_count = models.PositiveSmallIntegerField(_("退单次数"), default=0)
     reopen_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
     extension_count = models.PositiveSmallIntegerField(_("延期次数"), default=0)
@@ -158,6 +175,7 @@ class WorkOrder(models.Model):
             models.Index(fields=["state", "received_at"]),
             models.Index(fields=["lead_unit", "state"]),
             models.Index(fields=["due_at"]),
+            models.Index(fields=["warning", "lead_unit"]),
         ]
 
     def __str__(self) -> str:
@@ -208,6 +226,8 @@ class Action(models.TextChoices):
     REOPEN = "reopen", _("重办")
     ARCHIVE = "archive", _("归档")
     MERGE = "merge", _("并单")
+    URGE = "urge", _("催办")
+    SUPERVISE = "supervise", _("督办")
     LINK = "link", _("关联工单")
     ATTACH = "attach", _("上传附件")
 

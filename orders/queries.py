@@ -35,6 +35,7 @@ class OrderFilter:
     date_to: date | None = None
     overdue: bool | None = None
     enterprise: bool | None = None
+    warning: int | None = None  # 赋色预警 colour (orders.models.Warning)
     q: str = ""
 
     def apply(self, orders: QuerySet[WorkOrder], now: datetime | None = None) -> QuerySet[WorkOrder]:
@@ -62,6 +63,8 @@ class OrderFilter:
             orders = orders.filter(overdue) if self.overdue else orders.exclude(overdue)
         if self.enterprise is not None:
             orders = orders.filter(is_enterprise=self.enterprise)
+        if self.warning is not None:
+            orders = orders.filter(warning=self.warning, state__in=OPEN_STATES)
         if self.q:
             orders = orders.filter(Q(title__icontains=self.q) | Q(content__icontains=self.q) | Q(number=self.q))
         return orders

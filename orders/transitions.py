@@ -48,6 +48,7 @@ from orders.models import (
     Satisfaction,
     State,
     Tag,
+    Warning,
     WorkOrder,
 )
 from orders.validators import attachment_error, credit_code_error, normalize_phone, phone_error
@@ -287,7 +288,12 @@ def intake(
     try:
         with transaction.atomic():
             order = WorkOrder.objects.create(
-                number=_next_number(at), received_at=at, created_by=actor, idempotency_key=key, **clean
+                number=_next_number(at),
+                received_at=at,
+                created_by=actor,
+                idempotency_key=key,
+                warning=Warning.GREEN,
+                **clean,
             )
             order.tags.set(tags)
             order.related.set(related)
@@ -333,7 +339,7 @@ def _guard_front_desk(action: str) -> Callable:
 
 
 def _close(closure: str, at: datetime, note: str, **fields) -> Step:
-    return Step(State.ARCHIVED, {"closure": closure, "archived_at": at, **fields}, note)
+    return Step(State.ARCHIVED, {"closure": closure, "archived_at": at, "warning": None, **fields}, note)
 
 
 @transition(Action.ANSWER_DIRECTLY, _guard_front_desk(Action.ANSWER_DIRECTLY))
@@ -431,6 +437,9 @@ def dispatch(
         "sign_due_at": deadlines.sign_due(order, at),
         "due_at": deadlines.finish_due(order, at),
         "signed_at": None,
+        "limit_started_at": at,
+        "warning": Warning.GREEN,
+        "warned": Warning.GREEN,
     }
     data = {"lead_unit": lead.code, "co_units": [u.code for u in co]}
     return Step(State.PENDING_SIGN, fields, _text(note, "note", "派单说明", required=False), data)
@@ -495,6 +504,9 @@ def decide_return(order: WorkOrder, actor: User | None, *, approve: bool, note: 
         "sign_due_at": None,
         "due_at": None,
         "signed_at": None,
+        "limit_started_at": None,
+        "warning": Warning.GREEN,
+        "warned": Warning.GREEN,
         "return_count": order.return_count + 1,
     }
     return Step(State.PENDING_DISPATCH, fields, note, {"unit": request.unit.code})
@@ -543,7 +555,7 @@ def decide_extension(order: WorkOrder, actor: User | None, *, approve: bool, not
     note = _decide(request, actor, approve, note, at)
     if not approve:
         return Step(note=note, action=Action.EXTENSION_REJECT)
-    fields = {"due_at": request.new_due_at, "extension_count": order.extension_count + 1}
+    fields = {"due_at": request.new_due_at, "extension_count": order.extension_count + 1, "warned": Warning.GREEN}
     return Step(fields=fields, note=note, data={"due_at": request.new_due_at.isoformat()})
 
 
@@ -600,6 +612,8 @@ def reply(order: WorkOrder, actor: User | None, *, result: str, content: str, me
         "reply_measures": measures.strip(),
         "replied_at": at,
         "callback_due_at": deadlines.callback_due(at),
+        "warning": Warning.GREEN,
+        "warned": Warning.GREEN,
         "satisfaction": "",
         "resolved": None,
     }
@@ -650,7 +664,10 @@ def callback(
     data = {"contact_result": contact_result, "satisfaction": satisfaction, "resolved": resolved}
     good = reached and satisfaction != Satisfaction.UNSATISFIED and resolved
     if good:
-        fields = {"satisfaction": satisfaction, "resolved": resolved, "closure": Closure.HANDLED, "archived_at": at}
+        fields = {
+            "satisfaction": satisfaction, "resolved": resolved, "closure": Closure.HANDLED, "archived_at": at,
+            "warning": None,
+        }  # fmt: skip
         return Step(State.ARCHIVED, fields, note, {**data, "archived": True})
     return Step(fields={"satisfaction": satisfaction, "resolved": resolved}, note=note, data=data)
 
@@ -669,6 +686,9 @@ def reopen(order: WorkOrder, actor: User | None, *, reason: str, at: datetime) -
     fields = {
         "reopen_count": order.reopen_count + 1,
         "due_at": deadlines.finish_due(order, at),
+        "limit_started_at": at,
+        "warning": Warning.GREEN,
+        "warned": Warning.GREEN,
         "reply_result": "",
         "callback_due_at": None,
     }
@@ -686,7 +706,7 @@ def _guard_archive(order: WorkOrder, actor: User | None, at: datetime) -> None:
 def archive(order: WorkOrder, actor: User | None, *, note: str, at: datetime) -> Step:
     """归档 after a callback that did not end in satisfaction (unreachable, or not reopened), with the reason."""
     note = _text(note, "note", "归档说明")
-    return Step(State.ARCHIVED, {"closure": Closure.HANDLED, "archived_at": at}, note)
+    return Step(State.ARCHIVED, {"closure": Closure.HANDLED, "archived_at": at, "warning": None}, note)
 
 
 # ---------------------------------------------------------------- records that do not change state
@@ -725,6 +745,22 @@ def attach(order: WorkOrder, actor: User | None, *, name: str, content: bytes, a
     attachment = Attachment(order=order, name=name, content_type=content_type, size=len(content), uploaded_by=actor)
     attachment.file.save(name, ContentFile(content), save=True)
     return Step(data={"attachment": attachment.pk, "name": name, "size": len(content)})
+
+
+def record(
+    order: WorkOrder,
+    actor: User | None,
+    action: str,
+    note: str = "",
+    data: dict | None = None,
+    at: datetime | None = None,
+) -> OrderEvent:
+    """A timeline entry that changes nothing on the order (催办, 督办): appended without a version bump,
+    so it never makes someone's open page stale."""
+    return OrderEvent.objects.create(
+        order=order, action=action, actor=actor, actor_unit=actor.unit if actor else None,
+        from_state=order.state, to_state=order.state, note=note, data=data or {}, created_at=at or timezone.now(),
+    )  # fmt: skip
 
 
 def can_see(user: User, order: WorkOrder) -> bool:

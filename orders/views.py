@@ -144,6 +144,7 @@ def _detail(request, order: WorkOrder, bound: dict | None = None, status: int = 
         "callbacks": order.callbacks.select_related("agent"),
         "history": queries.caller_history(order.caller_phone, exclude_pk=order.pk, limit=5),
         "overdue": queries.is_overdue(order),
+        "supervisions": order.supervisions.select_related("unit"),
     }
     return render(request, "orders/detail.html", context, status=status)
 

@@ -24,6 +24,7 @@ ARGS = {
     "orders:detail": lambda city: ["20260101000001"],
     "orders:act": lambda city: ["20260101000001", "sign"],
     "orders:attachment": lambda city: ["20260101000001", 1],
+    "supervision:detail": lambda city: ["DB20260101000001"],
 }
 
 

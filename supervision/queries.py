@@ -1,0 +1,59 @@
+"""What the supervisor dashboard counts; every count has a list behind it (a URL of the order list)."""
+
+from django.db.models import Count, Q
+
+from accounts.models import User
+from orders.models import OPEN_STATES, State, Warning
+from orders.queries import overdue_q, visible_orders
+from supervision.models import SupervisionOrder, SupervisionStatus
+
+
+def colour_counts(user: User) -> list[dict]:
+    open_orders = visible_orders(user).filter(state__in=OPEN_STATES)
+    counts = dict(open_orders.values_list("warning").annotate(n=Count("pk")).values_list("warning", "n"))
+    return [
+        {"colour": c.value, "label": c.label, "count": counts.get(c.value, 0), "url": f"/orders/?warning={c.value}"}
+        for c in reversed(Warning)
+    ]
+
+
+def unit_colour_table(user: User, limit: int = 30) -> list[dict]:
+    """Units with open orders at them, worst first: counts per colour."""
+    rows = (
+        visible_orders(user)
+        .filter(state__in=(State.PENDING_SIGN, State.IN_PROGRESS), lead_unit__isnull=False)
+        .values("lead_unit__code", "lead_unit__name")
+        .annotate(
+            red=Count("pk", filter=Q(warning=Warning.RED)),
+            orange=Count("pk", filter=Q(warning=Warning.ORANGE)),
+            yellow=Count("pk", filter=Q(warning=Warning.YELLOW)),
+            green=Count("pk", filter=Q(warning=Warning.GREEN)),
+            total=Count("pk"),
+        )
+        .order_by("-red", "-orange", "-yellow", "-total")[:limit]
+    )
+    return list(rows)
+
+
+def supervision_orders(user: User):
+    orders = SupervisionOrder.objects.select_related("unit", "issued_by")
+    if user.is_citywide:
+        return orders
+    return orders.filter(unit__in=user.visible_units)
+
+
+def dashboard_counts(user: User, now) -> list[tuple[str, int, str]]:
+    visible = visible_orders(user)
+    return [
+        ("超期工单", visible.filter(overdue_q(now)).count(), "/orders/?overdue=1"),
+        (
+            "待答复督办单",
+            supervision_orders(user).filter(status=SupervisionStatus.OPEN).count(),
+            "/supervision/orders/?status=open",
+        ),
+        (
+            "已升级督办单",
+            supervision_orders(user).filter(status=SupervisionStatus.ESCALATED).count(),
+            "/supervision/orders/?status=escalated",
+        ),
+    ]
