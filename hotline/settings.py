@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "workcalendar",
     "orders",
     "notifications",
+    "analytics",
     "supervision",
     "demo",
 ]

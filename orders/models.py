@@ -226,6 +226,7 @@ class Action(models.TextChoices):
     REOPEN = "reopen", _("重办")
     ARCHIVE = "archive", _("归档")
     MERGE = "merge", _("并单")
+    REASSIGN = "reassign", _("研判改派")
     URGE = "urge", _("催办")
     SUPERVISE = "supervise", _("督办")
     LINK = "link", _("关联工单")

@@ -709,6 +709,41 @@ def archive(order: WorkOrder, actor: User | None, *, note: str, at: datetime) ->
     return Step(State.ARCHIVED, {"closure": Closure.HANDLED, "archived_at": at, "warning": None}, note)
 
 
+def _guard_reassign(order: WorkOrder, actor: User | None, at: datetime) -> None:
+    _require_role(actor, Action.REASSIGN, (Role.SUPERVISOR,))
+    _require_state(order, Action.REASSIGN, State.PENDING_DISPATCH, State.PENDING_SIGN, State.IN_PROGRESS)
+
+
+@transition(Action.REASSIGN, _guard_reassign)
+def reassign(
+    order: WorkOrder,
+    actor: User | None,
+    *,
+    lead_unit: Any,
+    co_units: Iterable[Any] = (),
+    due_at: datetime,
+    note: str = "",
+    at: datetime,
+) -> Step:
+    """研判改派: after a joint review, the order goes to the units it named, with the deadline it set."""
+    lead = _handling_unit(lead_unit, "lead_unit")
+    if not isinstance(due_at, datetime) or due_at <= at:
+        raise InvalidInput({"due_at": "新的办结时限必须晚于现在"})
+    co = []
+    for unit in co_units:
+        unit = _handling_unit(unit, "co_units")
+        if unit.pk != lead.pk and unit not in co:
+            co.append(unit)
+    CoAssignment.objects.filter(order=order).delete()
+    CoAssignment.objects.bulk_create([CoAssignment(order=order, unit=u) for u in co])
+    fields = {
+        "lead_unit": lead, "dispatched_at": at, "sign_due_at": deadlines.sign_due(order, at), "due_at": due_at,
+        "signed_at": None, "limit_started_at": at, "warning": Warning.GREEN, "warned": Warning.GREEN,
+    }  # fmt: skip
+    data = {"lead_unit": lead.code, "co_units": [u.code for u in co], "due_at": due_at.isoformat()}
+    return Step(State.PENDING_SIGN, fields, _text(note, "note", "说明", required=False), data)
+
+
 # ---------------------------------------------------------------- records that do not change state
 
 

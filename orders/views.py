@@ -20,6 +20,7 @@ from orders.errors import InvalidInput, TransitionError
 from orders.forms import ACTION_FORMS, IntakeForm, OrderFilterForm, apply_errors
 from orders.models import Action, Attachment, RequestStatus, WorkOrder
 from orders.transitions import allowed_actions
+from supervision.panel import for_order as supervision_panel
 
 PAGE_SIZE = 20
 INTAKE_ROLES = (Role.OPERATOR, Role.DISPATCHER, Role.ADMIN)
@@ -145,6 +146,7 @@ def _detail(request, order: WorkOrder, bound: dict | None = None, status: int = 
         "history": queries.caller_history(order.caller_phone, exclude_pk=order.pk, limit=5),
         "overdue": queries.is_overdue(order),
         "supervisions": order.supervisions.select_related("unit"),
+        "panel": supervision_panel(request.user, order),
     }
     return render(request, "orders/detail.html", context, status=status)
 

@@ -87,3 +87,136 @@ class SupervisionOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} → {self.unit}"
+
+
+class Cause(models.TextChoices):
+    UNCLEAR_DUTY = "unclear_duty", _("职能不清")
+    LEGACY = "legacy", _("历史遗留")
+    INTERESTS = "interests", _("多方利益")
+    POLICY_GAP = "policy_gap", _("政策缺失")
+    OTHER = "other", _("其他")
+
+
+class RuleKind(models.TextChoices):
+    RETURNS = "returns", _("退单次数达到")
+    REOPENS = "reopens", _("重办次数达到")
+    UNITS = "units", _("涉及单位数达到")
+    OVERDUE_DAYS = "overdue_days", _("超期天数达到")
+    CALLERS = "callers", _("同一问题诉求人数达到")
+
+
+class DifficultyRule(models.Model):
+    """An editable rule that flags open orders as 疑难工单 automatically."""
+
+    kind = models.CharField(_("条件"), max_length=16, choices=RuleKind.choices, unique=True)
+    threshold = models.PositiveSmallIntegerField(_("阈值"))
+    cause = models.CharField(_("默认原因"), max_length=16, choices=Cause.choices, default=Cause.OTHER)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("疑难工单规则")
+        verbose_name_plural = _("疑难工单规则")
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.threshold}"
+
+    def clean(self) -> None:
+        if not self.threshold:
+            raise ValidationError({"threshold": _("阈值必须大于 0。")})
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("研判办理中")
+    RESOLVED = "resolved", _("已办结")
+
+
+class DifficultCase(models.Model):
+    """疑难工单: an order flagged (by a rule or by hand) with its cause, tracked until the order is archived."""
+
+    order = models.OneToOneField(WorkOrder, verbose_name=_("工单"), on_delete=models.PROTECT, related_name="difficult")
+    cause = models.CharField(_("原因"), max_length=16, choices=Cause.choices)
+    reason = models.TextField(_("列入说明"))
+    rule = models.CharField(_("触发规则"), max_length=16, choices=RuleKind.choices, blank=True)
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("列入人"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    flagged_at = models.DateTimeField(_("列入时间"), db_index=True)
+    status = models.CharField(_("状态"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    resolved_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("疑难工单")
+        verbose_name_plural = _("疑难工单")
+        ordering = ["-flagged_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.order.number}（{self.get_cause_display()}）"
+
+
+class JointReview(models.Model):
+    """联席研判: the meeting on a difficult order, its conclusion, the units assigned and the new deadline."""
+
+    case = models.ForeignKey(
+        DifficultCase, verbose_name=_("疑难工单"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    held_at = models.DateTimeField(_("研判时间"))
+    participants = models.TextField(_("参会单位和人员"))
+    conclusion = models.TextField(_("研判结论"))
+    lead_unit = models.ForeignKey(Unit, verbose_name=_("主办单位"), on_delete=models.PROTECT, related_name="+")
+    co_units = models.ManyToManyField(Unit, verbose_name=_("协办单位"), blank=True, related_name="+")
+    new_deadline = models.DateTimeField(_("新的办结时限"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("联席研判")
+        verbose_name_plural = _("联席研判")
+        ordering = ["held_at", "pk"]
+
+
+class WhistleStatus(models.TextChoices):
+    OPEN = "open", _("报到办理中")
+    RESOLVED = "resolved", _("已解决")
+    UNRESOLVED = "unresolved", _("未解决")
+
+
+class Whistle(models.Model):
+    """吹哨报到: a street summons departments to an order it cannot solve alone."""
+
+    order = models.ForeignKey(WorkOrder, verbose_name=_("工单"), on_delete=models.PROTECT, related_name="whistles")
+    street = models.ForeignKey(Unit, verbose_name=_("吹哨街道"), on_delete=models.PROTECT, related_name="whistles")
+    description = models.TextField(_("吹哨事由"))
+    blown_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    blown_at = models.DateTimeField(_("吹哨时间"), db_index=True)
+    report_due_at = models.DateTimeField(_("报到时限"))
+    status = models.CharField(_("状态"), max_length=10, choices=WhistleStatus.choices, default=WhistleStatus.OPEN)
+    outcome = models.TextField(_("办理结果"), blank=True)
+    closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("吹哨报到")
+        verbose_name_plural = _("吹哨报到")
+        ordering = ["-blown_at", "-pk"]
+
+
+class WhistleCall(models.Model):
+    """One department summoned by a whistle: it must report (报到) by the deadline and record its action."""
+
+    whistle = models.ForeignKey(Whistle, on_delete=models.CASCADE, related_name="calls")
+    department = models.ForeignKey(Unit, verbose_name=_("报到部门"), on_delete=models.PROTECT, related_name="+")
+    reported_at = models.DateTimeField(_("报到时间"), null=True, blank=True)
+    action = models.TextField(_("采取的行动"), blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    late_notified = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        verbose_name = _("报到部门")
+        verbose_name_plural = _("报到部门")
+        constraints = [models.UniqueConstraint(fields=["whistle", "department"], name="one_call_per_department")]
+
+    @property
+    def on_time(self) -> bool | None:
+        return None if self.reported_at is None else self.reported_at <= self.whistle.report_due_at

@@ -43,8 +43,17 @@ def supervision_orders(user: User):
 
 
 def dashboard_counts(user: User, now) -> list[tuple[str, int, str]]:
+    from supervision.models import CaseStatus, DifficultCase, Whistle, WhistleStatus
+
     visible = visible_orders(user)
     return [
+        (
+            "疑难工单",
+            DifficultCase.objects.filter(status=CaseStatus.OPEN).count(),
+            "/supervision/difficult/?status=open",
+        ),
+        ("屡办不成/久拖不决", stuck_orders(now).count(), "/supervision/stuck/"),
+        ("吹哨报到中", Whistle.objects.filter(status=WhistleStatus.OPEN).count(), "/supervision/whistles/"),
         ("超期工单", visible.filter(overdue_q(now)).count(), "/orders/?overdue=1"),
         (
             "待答复督办单",
@@ -57,3 +66,23 @@ def dashboard_counts(user: User, now) -> list[tuple[str, int, str]]:
             "/supervision/orders/?status=escalated",
         ),
     ]
+
+
+def stuck_orders(now):
+    """屡办不成 (reopened at least ``stuck_reopen_count`` times) or 久拖不决 (overdue by ``stuck_overdue_days``)."""
+    from datetime import timedelta
+
+    from orders.models import WorkOrder
+    from system.config import get_setting
+
+    reopened = Q(reopen_count__gte=get_setting("stuck_reopen_count"))
+    dragging = Q(
+        state__in=(State.PENDING_SIGN, State.IN_PROGRESS),
+        due_at__lt=now - timedelta(days=get_setting("stuck_overdue_days")),
+    )
+    return (
+        WorkOrder.objects.select_related("category", "request_type", "lead_unit")
+        .filter(state__in=OPEN_STATES)
+        .filter(reopened | dragging)
+        .order_by("due_at")
+    )

@@ -1,20 +1,28 @@
 """督办工作台: colours and counts that link to their lists, and the supervision orders."""
 
+import csv
+from datetime import date, datetime, time, timedelta
+
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from accounts.permissions import role_required
 from accounts.roles import Role
-from orders.errors import TransitionError
+from orders.errors import Forbidden, TransitionError
 from orders.forms import apply_errors
 from orders.models import WorkOrder
 from orders.queries import visible_orders
 from org.models import Unit
-from supervision import actions, queries
-from supervision.forms import AnswerForm, IssueForm
-from supervision.models import SupervisionStatus
+from supervision import actions, difficult, queries, whistles
+from supervision.forms import AnswerForm, CloseWhistleForm, FlagForm, IssueForm, ReportForm, ReviewForm, WhistleForm
+from supervision.models import CaseStatus, Cause, DifficultCase, SupervisionStatus, Whistle, WhistleStatus
+from supervision.ranking import notice_text, rank_units
+from system.config import get_setting
 
 WATCHERS = (Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.DISPATCHER)
 
@@ -119,3 +127,199 @@ def _chain(supervision) -> list:
     while hasattr(chain[-1], "escalated_to"):
         chain.append(chain[-1].escalated_to)
     return chain
+
+
+def _period(request) -> tuple[date, date]:
+    """The period in the query (start, end, both included); the last 30 days by default or on bad input."""
+    today = timezone.localdate()
+    try:
+        start = date.fromisoformat(request.GET.get("start", ""))
+        end = date.fromisoformat(request.GET.get("end", ""))
+    except ValueError:
+        return today - timedelta(days=29), today
+    if end < start or (end - start).days > 366:
+        return today - timedelta(days=29), today
+    return start, end
+
+
+@role_required(*WATCHERS)
+def rankings(request):
+    """红黑榜 over a period, with the arithmetic behind every score."""
+    start, end = _period(request)
+    ranking = rank_units(start, end)
+    return render(request, "supervision/rankings.html", {"title": "红黑榜", "r": ranking})
+
+
+@role_required(*WATCHERS)
+def notice(request):
+    """通报 text of the period's red and black lists, as a file."""
+    start, end = _period(request)
+    response = HttpResponse(notice_text(rank_units(start, end)), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="notice-{start:%Y%m%d}-{end:%Y%m%d}.txt"'
+    return response
+
+
+# ---------------------------------------------------------------- 疑难工单
+
+
+@role_required(*WATCHERS)
+def difficult_list(request):
+    status, cause = request.GET.get("status", ""), request.GET.get("cause", "")
+    items = difficult.cases(status, cause)
+    if request.GET.get("export") == "csv":
+        return _cases_csv(items)
+    page = Paginator(items, 20).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "title": "疑难工单", "page": page, "items": page.object_list, "statuses": CaseStatus.choices,
+        "causes": Cause.choices, "status": status, "cause": cause, "by_cause": difficult.counts_by_cause(),
+        "query": query.urlencode(),
+    }  # fmt: skip
+    return render(request, "supervision/difficult_list.html", context)
+
+
+def _cases_csv(items) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="difficult-orders.csv"'
+    response.write("\ufeff")  # Excel reads UTF-8 only with the byte-order mark
+    writer = csv.writer(response)
+    writer.writerow(["工单编号", "标题", "主办单位", "原因", "列入说明", "触发规则", "列入时间", "状态", "研判次数"])
+    for case in items.annotate(review_count=Count("reviews")):
+        writer.writerow([
+            case.order.number, case.order.title, case.order.lead_unit.name if case.order.lead_unit else "",
+            case.get_cause_display(), case.reason, case.get_rule_display() or "人工列入",
+            timezone.localtime(case.flagged_at).strftime("%Y-%m-%d %H:%M"), case.get_status_display(),
+            case.review_count,
+        ])  # fmt: skip
+    return response
+
+
+@role_required(Role.SUPERVISOR)
+@require_POST
+def difficult_flag(request, number: str):
+    order = get_object_or_404(WorkOrder, number=number)
+    form = FlagForm(request.POST)
+    if form.is_valid():
+        try:
+            difficult.flag(request.user, order, form.cleaned_data["cause"], form.cleaned_data["reason"])
+        except TransitionError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "已列为疑难工单")
+            return redirect("supervision:case", number)
+    else:
+        messages.error(request, "请选择原因并填写说明")
+    return redirect("orders:detail", number)
+
+
+@role_required(*WATCHERS)
+def case_detail(request, number: str):
+    case = get_object_or_404(DifficultCase.objects.select_related("order__lead_unit"), order__number=number)
+    form = ReviewForm(
+        request.POST or None, initial={"lead_unit": case.order.lead_unit.code if case.order.lead_unit else ""}
+    )
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                difficult.review(
+                    request.user, case, participants=d["participants"], conclusion=d["conclusion"],
+                    lead_unit=d["lead_unit"], co_units=d["co_units"], new_deadline=d["new_deadline"],
+                )  # fmt: skip
+            except TransitionError as exc:
+                apply_errors(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, "已记录联席研判，工单已改派")
+                return redirect("supervision:case", number)
+    context = {
+        "title": f"疑难工单 {number}", "case": case, "form": form, "reviews": case.reviews.select_related("lead_unit"),
+        "can_review": request.user.has_role(Role.SUPERVISOR) and case.status == CaseStatus.OPEN,
+    }  # fmt: skip
+    return render(request, "supervision/case.html", context, status=status)
+
+
+@role_required(*WATCHERS)
+def stuck(request):
+    """屡办不成 / 久拖不决."""
+    items = queries.stuck_orders(timezone.now())
+    page = Paginator(items, 20).get_page(request.GET.get("page"))
+    context = {
+        "title": "屡办不成 / 久拖不决", "page": page, "orders": page.object_list, "query": "",
+        "reopens": get_setting("stuck_reopen_count"), "days": get_setting("stuck_overdue_days"),
+    }  # fmt: skip
+    return render(request, "supervision/stuck.html", context)
+
+
+# ---------------------------------------------------------------- 吹哨报到
+
+
+@role_required()
+def whistle_list(request):
+    start, end = _period(request)
+    tz = timezone.get_current_timezone()
+    items = Whistle.objects.select_related("street", "order").prefetch_related("calls__department")
+    if not request.user.is_citywide:
+        units = request.user.visible_units
+        items = items.filter(Q(street__in=units) | Q(calls__department__in=units)).distinct()
+    period = (datetime.combine(start, time.min, tz), datetime.combine(end + timedelta(days=1), time.min, tz))
+    context = {"title": "吹哨报到", "items": items[:50], "start": start, "end": end, "stats": whistles.stats(*period)}
+    return render(request, "supervision/whistles.html", context)
+
+
+@role_required(Role.HANDLER)
+@require_POST
+def whistle_blow(request, number: str):
+    order = get_object_or_404(visible_orders(request.user), number=number)
+    form = WhistleForm(request.POST)
+    if form.is_valid():
+        departments = list(Unit.objects.filter(code__in=form.cleaned_data["departments"]))
+        try:
+            whistle = whistles.blow(request.user, order, departments, form.cleaned_data["description"])
+        except TransitionError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "已吹哨，被召集部门须按时报到")
+            return redirect("supervision:whistle", whistle.pk)
+    return redirect("orders:detail", number)
+
+
+@role_required()
+def whistle_detail(request, pk: int):
+    whistle = get_object_or_404(Whistle.objects.select_related("street", "order"), pk=pk)
+    units = set(request.user.visible_units.values_list("pk", flat=True))
+    calls = list(whistle.calls.select_related("department", "reported_by"))
+    involved = whistle.street_id in units or any(c.department_id in units for c in calls)
+    if not request.user.is_citywide and not involved:
+        raise Http404("吹哨不存在或无权查看")
+    my_call = next((c for c in calls if c.department_id in units and c.reported_at is None), None)
+    report_form = ReportForm(request.POST if "report" in request.POST else None)
+    close_form = CloseWhistleForm(request.POST if "close" in request.POST else None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        form, run = (
+            (report_form, lambda d: whistles.report(request.user, my_call, d["action"]))
+            if "report" in request.POST
+            else (close_form, lambda d: whistles.close(request.user, whistle, d["resolved"], d["outcome"]))
+        )
+        if form.is_valid():
+            try:
+                if "report" in request.POST and my_call is None:
+                    raise Forbidden("您的单位没有待报到的召集")
+                run(form.cleaned_data)
+            except TransitionError as exc:
+                apply_errors(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, "已提交")
+                return redirect("supervision:whistle", pk)
+    context = {
+        "title": f"吹哨报到 · 工单 {whistle.order.number}", "w": whistle, "calls": calls, "my_call": my_call,
+        "report_form": report_form, "close_form": close_form,
+        "can_close": whistle.status == WhistleStatus.OPEN and request.user.unit_id == whistle.street_id,
+    }  # fmt: skip
+    return render(request, "supervision/whistle.html", context, status=status)

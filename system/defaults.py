@@ -39,6 +39,28 @@ SETTINGS: dict[str, SettingSpec] = {
         parser="system.config.parse_positive_int",
         help="签收前可随时申请退单；签收后只能在这段工作时间内申请。",
     ),
+    "kpi_weights": SettingSpec(
+        default="0.10,0.45,0.45",
+        label="综合得分权重（响应率,解决率,满意率）",
+        parser="analytics.indicators.parse_weights",
+        help="三个非负小数，逗号分隔，和为 1；默认为北京“三率”考核的 10%、45%、45%。",
+    ),
+    "stuck_reopen_count": SettingSpec(
+        default="2",
+        label="屡办不成：重办次数达到",
+        parser="system.config.parse_positive_int",
+    ),
+    "stuck_overdue_days": SettingSpec(
+        default="10",
+        label="久拖不决：超期天数达到",
+        parser="system.config.parse_positive_int",
+    ),
+    "whistle_report_hours": SettingSpec(
+        default="24",
+        label="吹哨报到时限（小时）",
+        parser="system.config.parse_positive_int",
+        help="街道吹哨后，被召集的部门须在多少小时内报到。",
+    ),
     "worker_stale_seconds": SettingSpec(
         default="120",
         label="后台任务心跳超时（秒）",

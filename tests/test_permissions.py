@@ -25,6 +25,10 @@ ARGS = {
     "orders:act": lambda city: ["20260101000001", "sign"],
     "orders:attachment": lambda city: ["20260101000001", 1],
     "supervision:detail": lambda city: ["DB20260101000001"],
+    "supervision:flag": lambda city: ["20260101000001"],
+    "supervision:case": lambda city: ["20260101000001"],
+    "supervision:blow": lambda city: ["20260101000001"],
+    "supervision:whistle": lambda city: [1],
 }
 
 

@@ -73,7 +73,7 @@ def _start(env: dict) -> subprocess.Popen:
 
 def _stop(proc: subprocess.Popen) -> str:
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-    output, _ = proc.communicate(timeout=30)
+    output, _ = proc.communicate(timeout=60)
     return output
 
 

@@ -1,0 +1,85 @@
+"""红黑榜: units ranked by the composite score of ``analytics.indicators`` over a period, and the 通报 text."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from analytics.indicators import UnitScore, unit_scores, weights
+
+LIST_SIZE = 5
+
+
+@dataclass
+class RankedUnit:
+    rank: int
+    score: UnitScore
+    composite: Decimal
+
+
+@dataclass
+class Ranking:
+    start: date
+    end: date  # inclusive
+    weights: tuple[Decimal, Decimal, Decimal]
+    ranked: list[RankedUnit]
+    unranked: list[UnitScore]  # dispatched or called back, but a rate has no data
+
+    @property
+    def red(self) -> list[RankedUnit]:
+        return self.ranked[: min(LIST_SIZE, len(self.ranked) // 2 or len(self.ranked))]
+
+    @property
+    def black(self) -> list[RankedUnit]:
+        red = {r.score.unit_id for r in self.red}
+        return [r for r in reversed(self.ranked[-LIST_SIZE:]) if r.score.unit_id not in red]
+
+
+def rank_units(start: date, end: date) -> Ranking:
+    """Rank over the days ``start`` … ``end`` (Beijing time, both included); equal scores share a rank."""
+    tz = timezone.get_current_timezone()
+    scores = unit_scores(datetime.combine(start, time.min, tz), datetime.combine(end + timedelta(days=1), time.min, tz))
+    w = weights()
+    with_score = [(s, s.composite(w)) for s in scores]
+    ordered = sorted(((s, c) for s, c in with_score if c is not None), key=lambda sc: (-sc[1], sc[0].unit_name))
+    ranked, previous = [], None
+    for position, (score, composite) in enumerate(ordered, start=1):
+        rank = ranked[-1].rank if previous == composite else position
+        ranked.append(RankedUnit(rank, score, composite))
+        previous = composite
+    unranked = sorted((s for s, c in with_score if c is None), key=lambda s: s.unit_name)
+    return Ranking(start, end, w, ranked, unranked)
+
+
+def _pct(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def notice_text(ranking: Ranking) -> str:
+    """通报: the formal notice of the period's red and black lists, as plain text to paste or file."""
+    w = [f"{x * 100:.0f}%" for x in ranking.weights]
+    lines = [
+        "12345 政务服务便民热线承办单位办理情况通报",
+        "",
+        f"统计期间：{ranking.start:%Y年%m月%d日}至{ranking.end:%Y年%m月%d日}",
+        f"考核方法：综合得分 = 响应率×{w[0]} + 解决率×{w[1]} + 满意率×{w[2]}（满分 100 分）。",
+        f"参与排名单位 {len(ranking.ranked)} 个。",
+        "",
+        "一、红榜（综合得分靠前）",
+    ]
+    for r in ranking.red:
+        s = r.score
+        lines.append(
+            f"  第{r.rank}名 {s.unit_name}：综合得分 {r.composite}，响应率 {_pct(s.response_rate)}，"
+            f"解决率 {_pct(s.resolution_rate)}，满意率 {_pct(s.satisfaction_rate)}"
+        )
+    lines += ["", "二、黑榜（综合得分靠后）"]
+    for r in ranking.black:
+        s = r.score
+        lines.append(
+            f"  第{r.rank}名 {s.unit_name}：综合得分 {r.composite}，响应率 {_pct(s.response_rate)}，"
+            f"解决率 {_pct(s.resolution_rate)}，满意率 {_pct(s.satisfaction_rate)}"
+        )
+    lines += ["", "请黑榜单位对照问题认真整改，切实提高诉求办理质效。", ""]
+    return "\n".join(lines)
