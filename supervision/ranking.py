@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from analytics.indicators import UnitScore, unit_scores, weights
+from system.config import get_setting
 
 LIST_SIZE = 5
 
@@ -24,7 +25,7 @@ class Ranking:
     end: date  # inclusive
     weights: tuple[Decimal, Decimal, Decimal]
     ranked: list[RankedUnit]
-    unranked: list[UnitScore]  # dispatched or called back, but a rate has no data
+    unranked: list[UnitScore]  # too few orders dispatched, or a rate has no data
 
     @property
     def red(self) -> list[RankedUnit]:
@@ -37,11 +38,12 @@ class Ranking:
 
 
 def rank_units(start: date, end: date) -> Ranking:
-    """Rank over the days ``start`` … ``end`` (Beijing time, both included); equal scores share a rank."""
+    """Rank over the days ``start`` … ``end`` (Beijing time, both included); equal scores share a rank.
+    Units with fewer than ``ranking_min_orders`` orders dispatched in the period are listed but not ranked."""
     tz = timezone.get_current_timezone()
     scores = unit_scores(datetime.combine(start, time.min, tz), datetime.combine(end + timedelta(days=1), time.min, tz))
-    w = weights()
-    with_score = [(s, s.composite(w)) for s in scores]
+    w, minimum = weights(), get_setting("ranking_min_orders")
+    with_score = [(s, s.composite(w) if s.dispatched >= minimum else None) for s in scores]
     ordered = sorted(((s, c) for s, c in with_score if c is not None), key=lambda sc: (-sc[1], sc[0].unit_name))
     ranked, previous = [], None
     for position, (score, composite) in enumerate(ordered, start=1):

@@ -45,6 +45,12 @@ SETTINGS: dict[str, SettingSpec] = {
         parser="analytics.indicators.parse_weights",
         help="三个非负小数，逗号分隔，和为 1；默认为北京“三率”考核的 10%、45%、45%。",
     ),
+    "ranking_min_orders": SettingSpec(
+        default="5",
+        label="红黑榜：参与排名的最少派单量",
+        parser="system.config.parse_positive_int",
+        help="统计期内派单少于此数的单位不参与排名，避免一两张工单决定名次。",
+    ),
     "stuck_reopen_count": SettingSpec(
         default="2",
         label="屡办不成：重办次数达到",

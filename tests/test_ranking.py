@@ -40,6 +40,7 @@ def handled(staff, order_data, city):
 
 
 def test_rates_and_composite_on_hand_built_orders(handled):
+    Setting.objects.create(key="ranking_min_orders", value="2")
     # 一区: 4 dispatched, 3 signed in time; 3 valid callbacks (1 unreachable): 2 resolved, 3 satisfied-or-basic
     handled("d1", "h1", True, "satisfied", True)
     handled("d1", "h1", True, "basic", True)
@@ -68,11 +69,16 @@ def test_rates_and_composite_on_hand_built_orders(handled):
     assert "响应率 75.00%" in text and "二、黑榜" in text and "第2名 二区" in text
 
     assert rank_units(date(2025, 9, 16), date(2025, 9, 20)).ranked == []
+    Setting.objects.filter(key="ranking_min_orders").update(value="3")  # 二区 has only 2 orders
+    ranking = rank_units(date(2025, 9, 15), date(2025, 9, 15))
+    assert [r.score.unit_name for r in ranking.ranked] == ["一区"]
+    assert [s.unit_name for s in ranking.unranked] == ["二区"]
 
 
 def test_weights_are_a_setting(handled):
     handled("d1", "h1", False, "satisfied", True)  # response 0, resolution 1, satisfaction 1
     Setting.objects.create(key="kpi_weights", value="0.5,0.25,0.25")
+    Setting.objects.create(key="ranking_min_orders", value="1")
     (only,) = rank_units(date(2025, 9, 15), date(2025, 9, 15)).ranked
     assert only.composite == Decimal("50.00")
     with pytest.raises(ValueError):
@@ -87,6 +93,7 @@ def test_no_data_is_not_zero():
 
 
 def test_ranking_pages(handled, staff, client):
+    Setting.objects.create(key="ranking_min_orders", value="1")
     handled("d1", "h1", True, "satisfied", True)
     client.force_login(staff["leader"])
     page = client.get("/supervision/rankings/", {"start": "2025-09-15", "end": "2025-09-15"}).content.decode()
