@@ -1,11 +1,14 @@
 """What the supervisor dashboard counts; every count has a list behind it (a URL of the order list)."""
 
+from datetime import timedelta
+
 from django.db.models import Count, Q
 
 from accounts.models import User
 from orders.models import OPEN_STATES, State, Warning
 from orders.queries import overdue_q, visible_orders
 from supervision.models import SupervisionOrder, SupervisionStatus
+from system.config import get_setting
 
 
 def colour_counts(user: User) -> list[dict]:
@@ -70,10 +73,7 @@ def dashboard_counts(user: User, now) -> list[tuple[str, int, str]]:
 
 def stuck_orders(now):
     """屡办不成 (reopened at least ``stuck_reopen_count`` times) or 久拖不决 (overdue by ``stuck_overdue_days``)."""
-    from datetime import timedelta
-
     from orders.models import WorkOrder
-    from system.config import get_setting
 
     reopened = Q(reopen_count__gte=get_setting("stuck_reopen_count"))
     dragging = Q(
@@ -86,3 +86,18 @@ def stuck_orders(now):
         .filter(reopened | dragging)
         .order_by("due_at")
     )
+
+
+def stuck_reasons(order, now) -> list[str]:
+    """Why an order is on the 屡办不成 / 久拖不决 list, with the citizens' words from the callbacks that reopened it."""
+    from orders.models import Action
+
+    reasons = []
+    if order.reopen_count >= get_setting("stuck_reopen_count"):
+        notes = list(order.events.filter(action=Action.REOPEN).values_list("note", flat=True))
+        reasons.append(f"重办 {order.reopen_count} 次：" + "；".join(n for n in notes if n)[:200])
+    if order.due_at and order.due_at < now and order.state in (State.PENDING_SIGN, State.IN_PROGRESS):
+        reasons.append(f"超期 {(now - order.due_at).days} 天")
+    if order.return_count:
+        reasons.append(f"退单 {order.return_count} 次")
+    return reasons

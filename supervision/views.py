@@ -245,10 +245,11 @@ def case_detail(request, number: str):
 @role_required(*WATCHERS)
 def stuck(request):
     """屡办不成 / 久拖不决."""
-    items = queries.stuck_orders(timezone.now())
-    page = Paginator(items, 20).get_page(request.GET.get("page"))
+    now = timezone.now()
+    page = Paginator(queries.stuck_orders(now), 20).get_page(request.GET.get("page"))
+    rows = [(order, queries.stuck_reasons(order, now)) for order in page.object_list]
     context = {
-        "title": "屡办不成 / 久拖不决", "page": page, "orders": page.object_list, "query": "",
+        "title": "屡办不成 / 久拖不决", "page": page, "rows": rows, "query": "",
         "reopens": get_setting("stuck_reopen_count"), "days": get_setting("stuck_overdue_days"),
     }  # fmt: skip
     return render(request, "supervision/stuck.html", context)

@@ -136,3 +136,4 @@ def test_stuck_list(new_order, staff, city, client):
     client.force_login(staff["supervisor"])
     html = client.get("/supervision/stuck/").content.decode()
     assert order.number in html and fresh.number not in html
+    assert "重办 2 次：仍未解决；仍未解决" in html
