@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "orders",
     "notifications",
     "analytics",
+    "nlp",
     "supervision",
     "demo",
 ]

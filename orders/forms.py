@@ -152,8 +152,11 @@ class IntakeForm(forms.Form):
                 self.add_error("attachments", f"{upload.name}：{reason}")
         return data
 
-    def submit(self, user: User, answer_directly: bool) -> tuple[WorkOrder, bool]:
-        """受理 (and 直接办结 when asked), with the attachments; all or nothing. Returns (order, created)."""
+    def submit(
+        self, user: User, answer_directly: bool = False, transfer_line: str = "", merge_into: str = ""
+    ) -> tuple[WorkOrder, bool]:
+        """受理, with the attachments, then at once 直接办结, 转紧急热线 or 并单 when the operator chose so;
+        all or nothing. Returns (order, created)."""
         from django.db import transaction
 
         data = dict(self.cleaned_data)
@@ -166,7 +169,12 @@ class IntakeForm(forms.Form):
             for upload in self.files.getlist("attachments"):
                 content = upload.read(MAX_ATTACHMENT_BYTES + 1)
                 order = transitions.attach(order, user, name=upload.name, content=content)
-            if answer_directly:
+            if transfer_line:
+                order = transitions.transfer(order, user, line=transfer_line, note="受理时提示紧急情况，一键转接")
+            elif merge_into:
+                parent = WorkOrder.objects.filter(number=merge_into).first()
+                order = transitions.merge(order, user, parent=parent, note="受理时发现多人反映同一问题")
+            elif answer_directly:
                 if not answer.strip():
                     raise InvalidInput({"answer": "直接办结请填写答复内容"})
                 order = transitions.answer_directly(order, user, answer=answer, source="受理时直接答复")
@@ -306,10 +314,14 @@ class DispatchForm(ActionForm):
         super().__init__(*args, **kwargs)
         self.fields["lead_unit"].choices = unit_choices(HANDLING_KINDS, blank="请选择主办单位")
         self.fields["co_units"].choices = unit_choices(HANDLING_KINDS)
+        self.recommendations = []
         if order is not None and not self.is_bound:
-            default = order.category.default_unit or (order.category.parent and order.category.parent.default_unit)
-            if default:
-                self.initial["lead_unit"] = default.code
+            from nlp.places import extract
+            from orders.routing import recommend
+
+            self.recommendations = recommend(order.category, extract(order.address, order.title, order.content))
+            if self.recommendations:
+                self.initial["lead_unit"] = self.recommendations[0].unit.code
 
     def run(self, order, user, version):
         d = self.cleaned_data

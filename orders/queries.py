@@ -158,9 +158,13 @@ def callback_queue() -> QuerySet[WorkOrder]:
     )
 
 
-def caller_history(phone: str, exclude_pk: int | None = None, limit: int = 10) -> QuerySet[WorkOrder]:
-    """一人多诉: the caller's earlier orders, newest first."""
+def caller_history(
+    phone: str, exclude_pk: int | None = None, limit: int = 10, days: int | None = None
+) -> QuerySet[WorkOrder]:
+    """一人多诉: the caller's earlier orders (of the last ``days`` days if given), newest first."""
     orders = WorkOrder.objects.select_related("category").filter(caller_phone=phone).order_by("-received_at")
+    if days:
+        orders = orders.filter(received_at__gte=timezone.now() - timedelta(days=days))
     if exclude_pk:
         orders = orders.exclude(pk=exclude_pk)
     return orders[:limit]
@@ -204,3 +208,38 @@ def workload(user: User, now: datetime | None = None) -> list[tuple[str, int, st
         items.append(("办理中", visible.filter(state=State.IN_PROGRESS).count(), "/orders/?state=in_progress"))
         items.append(("超期", visible.filter(overdue_q(now)).count(), "/orders/?overdue=1"))
     return items
+
+
+SIMILAR_DAYS = 7  # 多人一诉: open orders received this recently are compared
+SIMILAR_MIN = 0.2  # bigram overlap (Jaccard) from which two texts are taken for the same issue
+SIMILAR_POOL = 2000  # at most this many of the newest candidates at the place are compared
+
+
+def _bigrams(text: str) -> set[str]:
+    text = "".join(ch for ch in text if ch.isalnum())
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def similar_open_orders(
+    text: str, place_path: str | None, phone: str = "", limit: int = 5
+) -> list[tuple[WorkOrder, float]]:
+    """多人一诉: open orders from other callers at the same place in the last days, most similar text first."""
+    words = _bigrams(text[:2000])
+    if len(words) < 4 or not place_path:
+        return []
+    since = timezone.now() - timedelta(days=SIMILAR_DAYS)
+    pool = (
+        WorkOrder.objects.filter(state__in=OPEN_STATES, received_at__gte=since, area__path__startswith=place_path)
+        .exclude(caller_phone=phone)
+        .order_by("-received_at")
+        .values_list("pk", "title", "content")[:SIMILAR_POOL]
+    )
+    scored = []
+    for pk, title, content in pool:
+        other = _bigrams(f"{title}{content[:300]}")
+        score = len(words & other) / len(words | other) if other else 0.0
+        if score >= SIMILAR_MIN:
+            scored.append((score, pk))
+    scored.sort(reverse=True)
+    by_pk = WorkOrder.objects.select_related("area", "lead_unit").in_bulk([pk for _, pk in scored[:limit]])
+    return [(by_pk[pk], round(score, 2)) for score, pk in scored[:limit] if pk in by_pk]

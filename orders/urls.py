@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.order_list, name="list"),
     path("new/", views.intake, name="intake"),
     path("caller-history/", views.caller_history, name="caller_history"),
+    path("assist/", views.intake_assist, name="assist"),
     path("dispatch/", views.dispatch_queue, name="dispatch_queue"),
     path("inbox/", views.inbox, name="inbox"),
     path("callbacks/", views.callback_queue, name="callback_queue"),

@@ -16,10 +16,12 @@ from accounts.permissions import role_required
 from accounts.roles import Role
 from categories.models import Category
 from orders import queries
+from orders.assist import assist
 from orders.errors import InvalidInput, TransitionError
 from orders.forms import ACTION_FORMS, IntakeForm, OrderFilterForm, apply_errors
 from orders.models import Action, Attachment, RequestStatus, WorkOrder
 from orders.transitions import allowed_actions
+from orders.validators import normalize_phone, phone_error
 from supervision.panel import for_order as supervision_panel
 
 PAGE_SIZE = 20
@@ -53,13 +55,20 @@ def intake(request):
     if request.method == "POST":
         if form.is_valid():
             try:
-                order, created = form.submit(request.user, answer_directly="answer_directly" in request.POST)
+                order, created = form.submit(
+                    request.user,
+                    answer_directly="answer_directly" in request.POST,
+                    transfer_line=request.POST.get("transfer_line", ""),
+                    merge_into=request.POST.get("merge_into", ""),
+                )
             except TransitionError as exc:
                 apply_errors(form, exc)
                 status = exc.status
             else:
                 if not created:
                     messages.info(request, f"该诉求已受理过，工单 {order.number}")
+                elif order.parent_id:
+                    messages.success(request, f"已受理并并入工单 {order.parent.number}（多人一诉）")
                 elif order.closure:
                     messages.success(request, f"已直接办结，工单 {order.number}")
                 else:
@@ -78,11 +87,21 @@ def intake(request):
 @role_required(*INTAKE_ROLES)
 def caller_history(request):
     """htmx fragment: 一人多诉 — the earlier orders of the number being typed."""
-    from orders.validators import normalize_phone, phone_error
-
     phone = normalize_phone(request.GET.get("caller_phone", ""))[:30]
     orders = queries.caller_history(phone) if phone and not phone_error(phone) else None
     return render(request, "orders/_caller_history.html", {"phone": phone, "orders": orders})
+
+
+@role_required(*INTAKE_ROLES)
+def intake_assist(request):
+    """htmx fragment: emergencies, category, place, enterprise and duplicates found in what is typed so far."""
+    get = request.GET
+    phone = normalize_phone(get.get("caller_phone", ""))[:30]
+    result = assist(
+        get.get("title", "")[:200], get.get("content", "")[:20000], get.get("address", "")[:200],
+        phone if phone and not phone_error(phone) else "",
+    )  # fmt: skip
+    return render(request, "orders/_assist.html", {"a": result})
 
 
 @role_required(*DISPATCH_ROLES)

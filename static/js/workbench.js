@@ -1,0 +1,32 @@
+// Workbench pages: Ctrl+Enter submits the intake form; enterprise fields show only for 涉企 requests;
+(function () {
+  const form = document.getElementById("intake-form");
+  if (!form) return;
+  form.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      form.querySelector("button[name=create]").click();
+    }
+  });
+  const flag = document.getElementById("id_is_enterprise");
+  const fields = document.getElementById("enterprise-fields");
+  const sync = function () { fields.hidden = !flag.checked; };
+  flag.addEventListener("change", sync);
+  sync();
+})();
+// Suggestions from the assist panel fill the field they name when clicked.
+document.addEventListener("click", function (event) {
+  const button = event.target.closest("button.fill");
+  if (!button) return;
+  if (button.dataset.check) {
+    const box = document.getElementById(button.dataset.check);
+    box.checked = true;
+    box.dispatchEvent(new Event("change"));
+    if (button.dataset.name) document.getElementById("id_enterprise_name").value = button.dataset.name;
+    if (button.dataset.code) document.getElementById("id_enterprise_credit_code").value = button.dataset.code;
+    return;
+  }
+  const field = document.getElementById(button.dataset.target);
+  field.value = button.dataset.value;
+  field.dispatchEvent(new Event("change"));
+});
