@@ -102,7 +102,7 @@ class WorkOrder(models.Model):
     number = models.CharField(_("工单编号"), max_length=20, unique=True)
     channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
     caller_name = models.CharField(_("诉求人"), max_length=50, blank=True)
-    caller_phone = models.CharField(_("联系电话"), max_length=20, db_index=True)
+    caller_phone = models.CharField(_("联系电话"), max_length=20)
     is_enterprise = models.BooleanField(_("涉企"), default=False)
     enterprise_name = models.CharField(_("企业名称"), max_length=100, blank=True)
     enterprise_credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
@@ -176,6 +176,8 @@ class WorkOrder(models.Model):
             models.Index(fields=["lead_unit", "state"]),
             models.Index(fields=["due_at"]),
             models.Index(fields=["warning", "lead_unit"]),
+            models.Index(fields=["area", "received_at"]),
+            models.Index(fields=["caller_phone", "received_at"]),
         ]
 
     def __str__(self) -> str:

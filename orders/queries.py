@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from accounts.models import User
@@ -212,12 +213,12 @@ def workload(user: User, now: datetime | None = None) -> list[tuple[str, int, st
 
 SIMILAR_DAYS = 7  # 多人一诉: open orders received this recently are compared
 SIMILAR_MIN = 0.2  # bigram overlap (Jaccard) from which two texts are taken for the same issue
-SIMILAR_POOL = 2000  # at most this many of the newest candidates at the place are compared
+SIMILAR_POOL = 500  # at most this many of the newest candidates at the place are compared
 
 
-def _bigrams(text: str) -> set[str]:
-    text = "".join(ch for ch in text if ch.isalnum())
-    return {text[i : i + 2] for i in range(len(text) - 1)}
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    text = "".join(filter(str.isalnum, text))
+    return set(zip(text, text[1:], strict=False))
 
 
 def similar_open_orders(
@@ -227,16 +228,20 @@ def similar_open_orders(
     words = _bigrams(text[:2000])
     if len(words) < 4 or not place_path:
         return []
+    from org.models import Unit
+
     since = timezone.now() - timedelta(days=SIMILAR_DAYS)
+    areas = list(Unit.objects.filter(path__startswith=place_path).values_list("pk", flat=True))
+    # (area, received_at) is indexed: the pool is a few index range scans, not a pass over all open orders
     pool = (
-        WorkOrder.objects.filter(state__in=OPEN_STATES, received_at__gte=since, area__path__startswith=place_path)
+        WorkOrder.objects.filter(area_id__in=areas, received_at__gte=since, state__in=OPEN_STATES)
         .exclude(caller_phone=phone)
         .order_by("-received_at")
-        .values_list("pk", "title", "content")[:SIMILAR_POOL]
+        .values_list("pk", "title", Substr("content", 1, 150))[:SIMILAR_POOL]
     )
     scored = []
     for pk, title, content in pool:
-        other = _bigrams(f"{title}{content[:300]}")
+        other = _bigrams(f"{title}{content}")
         score = len(words & other) / len(words | other) if other else 0.0
         if score >= SIMILAR_MIN:
             scored.append((score, pk))

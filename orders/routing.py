@@ -11,6 +11,7 @@ Evidence, each adding to a candidate's score:
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Count
 
@@ -40,7 +41,9 @@ def _direct_rule(category: Category) -> DirectDispatchRule | None:
     return None
 
 
-def history_counts(category: Category, district: Unit | None, exclude_pk: int | None = None) -> tuple[Counter, Counter]:
+def history_counts(
+    category: Category, district: Unit | None, exclude_pk: int | None = None, before: datetime | None = None
+) -> tuple[Counter, Counter]:
     """Lead units of recent orders of ``category`` archived after handling with no return and no reopening:
     (weighted counts, where an order in the same district counts twice; plain counts)."""
     done = WorkOrder.objects.filter(
@@ -48,6 +51,8 @@ def history_counts(category: Category, district: Unit | None, exclude_pk: int | 
     )
     if exclude_pk:
         done = done.exclude(pk=exclude_pk)
+    if before:  # measuring on the past: only what was known then
+        done = done.filter(archived_at__lt=before)
     counts, plain = Counter(), Counter()
     recent = done.order_by("-received_at").values_list("pk", flat=True)[:HISTORY_SIZE]
     rows = WorkOrder.objects.filter(pk__in=list(recent)).values("lead_unit", "area__path").annotate(n=Count("pk"))
@@ -58,7 +63,9 @@ def history_counts(category: Category, district: Unit | None, exclude_pk: int | 
     return counts, plain
 
 
-def recommend(category: Category, places: Places, exclude_pk: int | None = None, limit: int = 3) -> list[Candidate]:
+def recommend(
+    category: Category, places: Places, exclude_pk: int | None = None, limit: int = 3, before: datetime | None = None
+) -> list[Candidate]:
     candidates: dict[int, Candidate] = {}
 
     def add(unit: Unit | None, score: float, reason: str) -> None:
@@ -78,7 +85,7 @@ def recommend(category: Category, places: Places, exclude_pk: int | None = None,
         add(lead_place, W_PLACE, f"属地：诉求发生在{place.name}")
     default = category.default_unit or (category.parent.default_unit if category.parent_id else None)
     add(default, W_DEFAULT, f"“{category.parent.name if category.parent_id else category.name}”的默认承办单位")
-    counts, plain = history_counts(category, places.district, exclude_pk)
+    counts, plain = history_counts(category, places.district, exclude_pk, before)
     total = sum(counts.values())
     if total:
         units = Unit.objects.in_bulk(list(counts))
