@@ -175,7 +175,6 @@ class WorkOrder(models.Model):
             models.Index(fields=["state", "received_at"]),
             models.Index(fields=["lead_unit", "state"]),
             models.Index(fields=["due_at"]),
-            models.Index(fields=["warning", "lead_unit"]),
             models.Index(fields=["area", "received_at"]),
             models.Index(fields=["caller_phone", "received_at"]),
         ]

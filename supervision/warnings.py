@@ -8,13 +8,14 @@ At the unit (待签收, 办理中), per warning rule (the rule of the order's ta
 待回访 is red once the callback is overdue, else green; 待派发 is green; closed orders have none.
 Hours after dispatch are calendar hours; deadlines were already counted on the working-day calendar.
 
-No order is loaded into Python: each colour is one ``UPDATE … WHERE <condition> AND warning <> colour``,
-so the work and the number of queries do not grow with the number of orders in a loop.
+No order is loaded into Python: all orders at units are recoloured by one
+``UPDATE … SET warning = CASE … END WHERE warning IS DISTINCT FROM CASE … END``, so neither the work per
+order nor the number of queries grows in a loop.
 """
 
 from datetime import datetime, timedelta
 
-from django.db.models import F, FloatField, Func, Q, QuerySet, Value
+from django.db.models import Case, Exists, F, FloatField, Func, IntegerField, OuterRef, Q, Value, When
 from django.db.models.lookups import LessThan
 from django.utils import timezone
 
@@ -41,7 +42,8 @@ def default_rule() -> WarningRule:
 
 
 def colour_conditions(rule: WarningRule, now: datetime) -> dict[int, Q]:
-    """The condition of each colour under ``rule`` at ``now``, most severe first (each excludes the ones before)."""
+    """The condition of each colour under ``rule`` at ``now``, most severe first (each holds only if the ones
+    before it do not: they are the branches of one CASE)."""
     red_since = now - timedelta(hours=float(rule.red_hours))
     orange_since = now - timedelta(hours=float(rule.orange_hours))
     share = float(rule.yellow_share)
@@ -49,44 +51,44 @@ def colour_conditions(rule: WarningRule, now: datetime) -> dict[int, Q]:
     yellow = LessThan(
         Value(1 - share) * Epoch(F("due_at")) + Value(share) * Epoch(F("limit_started_at")), Value(now.timestamp())
     )
-    red = Q(due_at__lt=now) | Q(state=State.PENDING_SIGN, dispatched_at__lte=red_since)
-    orange = Q(state=State.PENDING_SIGN, dispatched_at__lte=orange_since)
     return {
-        Warning.RED: red,
-        Warning.ORANGE: ~red & orange,
-        Warning.YELLOW: ~red & ~orange & Q(yellow, limit_started_at__isnull=False, due_at__isnull=False),
-        Warning.GREEN: ~red & ~orange & ~Q(yellow, limit_started_at__isnull=False, due_at__isnull=False),
+        Warning.RED: Q(due_at__lt=now) | Q(state=State.PENDING_SIGN, dispatched_at__lte=red_since),
+        Warning.ORANGE: Q(state=State.PENDING_SIGN, dispatched_at__lte=orange_since),
+        Warning.YELLOW: Q(yellow, limit_started_at__isnull=False, due_at__isnull=False),
     }
 
 
-def _paint(orders: QuerySet, conditions: dict[int, Q]) -> int:
-    changed = 0
-    for colour, condition in conditions.items():
-        changed += orders.filter(condition).exclude(warning=colour).update(warning=colour)
-    return changed
+def _has_tag(tag_id: int) -> Exists:
+    return Exists(WorkOrder.tags.through.objects.filter(workorder_id=OuterRef("pk"), tag_id=tag_id))
+
+
+def colour_at_unit(now: datetime) -> Case:
+    """One CASE over every rule: a tag rule's branches first (for orders carrying the tag), then the default's."""
+    branches = []
+    for rule in WarningRule.objects.exclude(tag=None).order_by("pk"):
+        has_tag = _has_tag(rule.tag_id)
+        branches += [
+            When(has_tag & condition, then=Value(colour)) for colour, condition in colour_conditions(rule, now).items()
+        ]
+        branches.append(When(has_tag, then=Value(Warning.GREEN)))
+    branches += [
+        When(condition, then=Value(colour)) for colour, condition in colour_conditions(default_rule(), now).items()
+    ]
+    return Case(*branches, default=Value(Warning.GREEN), output_field=IntegerField())
 
 
 def recompute(now: datetime | None = None) -> int:
-    """Recolour every order whose colour changed; returns how many rows changed."""
+    """Recolour every order whose colour changed; returns how many rows changed.
+
+    Five statements whatever the number of orders or rules; ``warning`` is deliberately not indexed, so
+    that PostgreSQL can update it in place (HOT) without touching the order table's other indexes."""
     now = now or timezone.now()
     orders = WorkOrder.objects.all()
-    changed = 0
-    rules = list(WarningRule.objects.exclude(tag=None).select_related("tag"))
-    at_unit = orders.filter(state__in=AT_UNIT)
-    tagged_ids = []
-    for rule in rules:
-        scope = at_unit.filter(tags=rule.tag).exclude(tags__in=tagged_ids)
-        changed += _paint(WorkOrder.objects.filter(pk__in=scope.values("pk")), colour_conditions(rule, now))
-        tagged_ids.append(rule.tag_id)
-    rest = at_unit.exclude(tags__in=tagged_ids) if tagged_ids else at_unit
-    changed += _paint(WorkOrder.objects.filter(pk__in=rest.values("pk")) if tagged_ids else rest,
-                      colour_conditions(default_rule(), now))  # fmt: skip
-
-    callback = orders.filter(state=State.PENDING_CALLBACK)
-    changed += _paint(callback, {
-        Warning.RED: Q(callback_due_at__lt=now),
-        Warning.GREEN: Q(callback_due_at__gte=now) | Q(callback_due_at__isnull=True),
-    })  # fmt: skip
+    colour = colour_at_unit(now)
+    changed = orders.filter(state__in=AT_UNIT).exclude(warning=colour).update(warning=colour)
+    callback = Case(When(callback_due_at__lt=now, then=Value(Warning.RED)), default=Value(Warning.GREEN),
+                    output_field=IntegerField())  # fmt: skip
+    changed += orders.filter(state=State.PENDING_CALLBACK).exclude(warning=callback).update(warning=callback)
     changed += orders.filter(state=State.PENDING_DISPATCH).exclude(warning=Warning.GREEN).update(warning=Warning.GREEN)
-    changed += orders.filter(state=State.ARCHIVED).exclude(warning=None).update(warning=None)
+    changed += orders.filter(state=State.ARCHIVED, warning__isnull=False).update(warning=None)
     return changed
