@@ -83,7 +83,9 @@ def unit_scores(start: datetime, end: datetime) -> list[UnitScore]:
         s.dispatched, s.responded = row["n"], row["on_time"]
     callbacks = (
         Callback.objects.filter(
-            created_at__gte=start, created_at__lt=end, contact_result=ContactResult.REACHED,
+            created_at__gte=start,
+            created_at__lt=end,
+            contact_result=ContactResult.REACHED,
             order__lead_unit__isnull=False,
         )  # fmt: skip
         .values("order__lead_unit", "order__lead_unit__name")
