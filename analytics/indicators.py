@@ -7,6 +7,8 @@ Over a period [start, end), per unit (the order's lead unit):
 - 解决率 resolution     valid callbacks saying resolved ÷ valid callbacks;
 - 满意率 satisfaction   valid callbacks 满意 or 基本满意 ÷ valid callbacks;
 - 综合得分 composite    100 × (w₁·响应率 + w₂·解决率 + w₃·满意率), weights from the setting ``kpi_weights``.
+Over orders received in a period, per request type (or any other column of the order):
+- 直办率 direct answers  orders closed 直接办结 at intake ÷ orders received.
 A rate with nothing to divide by is None (no data), never 0.
 """
 
@@ -16,7 +18,7 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Q
 
-from orders.models import Callback, ContactResult, Satisfaction, WorkOrder
+from orders.models import Callback, Closure, ContactResult, Satisfaction, WorkOrder
 from system.config import get_setting
 
 
@@ -103,3 +105,25 @@ def unit_scores(start: datetime, end: datetime) -> list[UnitScore]:
 
 def weights() -> tuple[Decimal, Decimal, Decimal]:
     return get_setting("kpi_weights")
+
+
+@dataclass
+class DirectRate:
+    key: object
+    received: int
+    direct: int
+
+    @property
+    def rate(self) -> Decimal | None:
+        return ratio(self.direct, self.received)
+
+
+def direct_answer_rates(start: datetime, end: datetime, by: str = "request_type__name") -> list[DirectRate]:
+    """直办率 of the orders received in [start, end), grouped by ``by`` (a field path of WorkOrder)."""
+    rows = (
+        WorkOrder.objects.filter(received_at__gte=start, received_at__lt=end)
+        .values(by)
+        .annotate(received=Count("id"), direct=Count("id", filter=Q(closure=Closure.DIRECT)))
+        .order_by(by)
+    )
+    return [DirectRate(row[by], row["received"], row["direct"]) for row in rows]

@@ -85,6 +85,7 @@ def require_roles(request, *roles: str) -> None:
 def register_routers() -> None:
     from accounts.api import router as accounts_router
     from categories.api import router as categories_router
+    from knowledge.api import router as knowledge_router
     from orders.api import router as orders_router
     from org.api import router as org_router
     from workcalendar.api import router as calendar_router
@@ -94,6 +95,7 @@ def register_routers() -> None:
     api.add_router("/categories", categories_router)
     api.add_router("/calendar", calendar_router)
     api.add_router("/orders", orders_router)
+    api.add_router("/knowledge", knowledge_router)
 
 
 register_routers()

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "analytics",
     "nlp",
     "supervision",
+    "knowledge",
     "demo",
 ]
 

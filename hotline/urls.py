@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from hotline.api import api
+from knowledge.urls import public as knowledge_public
 from system.views import healthz
 
 admin.site.site_header = "12345 热线平台 · 系统管理"
@@ -18,6 +19,8 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("supervision/", include("supervision.urls")),
     path("notifications/", include("notifications.urls")),
+    path("knowledge/", include("knowledge.urls")),
+    path("faq/", knowledge_public),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("healthz", healthz, name="healthz"),

@@ -201,6 +201,7 @@ class VersionIn(Schema):
 class AnswerIn(VersionIn):
     answer: str
     source: str = Field("", description="答复依据，如知识库条目")
+    article: int | None = Field(None, description="引用的知识条目编号（须为现行有效的条目）")
 
 
 class TransferIn(VersionIn):
@@ -302,7 +303,15 @@ def get_order(request, number: str):
 
 @router.post("/{number}/answer-directly", response=OrderOut, summary="直接办结")
 def answer_directly(request, number: str, payload: AnswerIn):
-    return _act(request, number, transitions.answer_directly, payload, answer=payload.answer, source=payload.source)
+    return _act(
+        request,
+        number,
+        transitions.answer_directly,
+        payload,
+        answer=payload.answer,
+        source=payload.source,
+        article=payload.article,
+    )
 
 
 @router.post("/{number}/transfer", response=OrderOut, summary="转紧急热线（110/119/120/122）")

@@ -1,5 +1,6 @@
 """What the intake form learns from the text as the operator types: emergencies, category, place,
-enterprise, the caller's recent orders and other callers' open orders on the same issue.
+enterprise, the caller's recent orders, other callers' open orders on the same issue, and the knowledge
+articles and past cases that may answer it at once (直接办结).
 
 Every detector is wrapped so that a failure in one never breaks intake: the operator then simply sees
 nothing from it.
@@ -9,6 +10,8 @@ import logging
 from dataclasses import dataclass, field
 
 from categories.models import Category
+from knowledge import search as knowledge_search
+from knowledge.models import Kind
 from nlp import emergency, enterprise
 from nlp.enterprise import EnterpriseHint
 from nlp.places import Places, extract
@@ -27,6 +30,8 @@ class Assist:
     enterprise: EnterpriseHint | None = None
     repeats: list = field(default_factory=list)
     similar: list = field(default_factory=list)
+    articles: list = field(default_factory=list)
+    cases: list = field(default_factory=list)
 
 
 def _predict(title: str, content: str):
@@ -57,6 +62,8 @@ def assist(title: str, content: str, address: str, phone: str) -> Assist:
         "places": lambda: extract(address, title, content),
         "enterprise": lambda: enterprise.detect(text, phone),
         "repeats": lambda: list(queries.caller_history(phone, days=30, limit=5)) if phone else [],
+        "articles": lambda: knowledge_search.search(text, limit=5, exclude_kinds=[Kind.CASE]),
+        "cases": lambda: knowledge_search.search(text, limit=3, kinds=[Kind.CASE]),
     }
     for name, step in steps.items():
         try:

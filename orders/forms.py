@@ -115,6 +115,7 @@ class IntakeForm(forms.Form):
         label="直接答复内容", required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="能当场答复的，填写答复内容后点“直接办结”，无需派单",
     )  # fmt: skip
+    article = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args, **kwargs) -> None:
@@ -160,7 +161,7 @@ class IntakeForm(forms.Form):
         from django.db import transaction
 
         data = dict(self.cleaned_data)
-        key, answer = data.pop("idempotency_key"), data.pop("answer")
+        key, answer, article = data.pop("idempotency_key"), data.pop("answer"), data.pop("article")
         data.pop("attachments", None)
         with transaction.atomic():
             order, created = transitions.intake(user, data, idempotency_key=key)
@@ -177,7 +178,9 @@ class IntakeForm(forms.Form):
             elif answer_directly:
                 if not answer.strip():
                     raise InvalidInput({"answer": "直接办结请填写答复内容"})
-                order = transitions.answer_directly(order, user, answer=answer, source="受理时直接答复")
+                order = transitions.answer_directly(
+                    order, user, answer=answer, source="受理时直接答复", article=article
+                )
         return order, True
 
 
@@ -261,10 +264,13 @@ class AnswerForm(ActionForm):
     action, label = Action.ANSWER_DIRECTLY, "直接办结"
     answer = _text_area("答复内容")
     source = forms.CharField(label="答复依据", max_length=200, required=False)
+    article = forms.IntegerField(label="引用知识条目编号", required=False, min_value=1)
 
     def run(self, order, user, version):
         d = self.cleaned_data
-        return transitions.answer_directly(order, user, answer=d["answer"], source=d["source"], version=version)
+        return transitions.answer_directly(
+            order, user, answer=d["answer"], source=d["source"], article=d["article"], version=version
+        )
 
 
 class TransferForm(ActionForm):

@@ -143,6 +143,10 @@ class WorkOrder(models.Model):
 
     reply_result = models.CharField(_("办理结果"), max_length=12, choices=ReplyResult.choices, blank=True)
     reply_content = models.TextField(_("答复内容"), blank=True)
+    answered_article = models.ForeignKey(
+        "knowledge.Article", null=True, blank=True, on_delete=models.PROTECT, related_name="direct_answers",
+        verbose_name=_("引用知识"), help_text=_("直接办结时引用的知识条目"),
+    )  # fmt: skip
     reply_measures = models.TextField(_("办理措施"), blank=True)
     satisfaction = models.CharField(_("满意度"), max_length=12, choices=Satisfaction.choices, blank=True)
     resolved = models.BooleanField(_("是否解决"), null=True, blank=True)

@@ -343,12 +343,29 @@ def _close(closure: str, at: datetime, note: str, **fields) -> Step:
 
 
 @transition(Action.ANSWER_DIRECTLY, _guard_front_desk(Action.ANSWER_DIRECTLY))
-def answer_directly(order: WorkOrder, actor: User | None, *, answer: str, source: str = "", at: datetime) -> Step:
-    """直接办结: the operator answered at first contact (from the knowledge base)."""
+def answer_directly(
+    order: WorkOrder, actor: User | None, *, answer: str, source: str = "", article=None, at: datetime
+) -> Step:
+    """直接办结: the operator answered at first contact, citing the knowledge article answered from if any."""
+    from knowledge.models import Article
+
     answer = _text(answer, "answer", "答复内容")
-    step = _close(Closure.DIRECT, at, answer, reply_content=answer, reply_result=ReplyResult.EXPLAINED, replied_at=at)
-    step.data = {"source": source[:200]} if source else {}
+    fields = {"reply_content": answer, "reply_result": ReplyResult.EXPLAINED, "replied_at": at}
+    data = {"source": source[:200]} if source else {}
+    if article not in (None, ""):
+        cited = Article.objects.filter(pk=getattr(article, "pk", article)).first() if _is_id(article) else None
+        if cited is None or not cited.is_in_force(timezone.localdate(at)):
+            raise InvalidInput({"article": "引用的知识条目不存在、已下线或已过期"})
+        fields["answered_article"] = cited
+        data.update(article=cited.pk, article_version=cited.version, article_title=cited.title)
+    step = _close(Closure.DIRECT, at, answer, **fields)
+    step.data = data
     return step
+
+
+def _is_id(value) -> bool:
+    value = getattr(value, "pk", value)
+    return isinstance(value, int) or (isinstance(value, str) and value.isdigit() and len(value) < 19)
 
 
 @transition(Action.TRANSFER, _guard_front_desk(Action.TRANSFER))

@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 @pytest.fixture
 def demo(transactional_db):
-    call_command("load_demo", orders=0)
+    call_command("load_demo", orders=0, cases=100)
 
 
 def login(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:

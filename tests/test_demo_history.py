@@ -23,7 +23,7 @@ COUNT = 200
 
 def load_demo(**options) -> str:
     out = StringIO()
-    call_command("load_demo", stdout=out, **options)
+    call_command("load_demo", stdout=out, **{"cases": 20, **options})
     return out.getvalue()
 
 

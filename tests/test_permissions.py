@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.navigation import MENU
 from accounts.roles import Role
 
-PUBLIC = {"accounts:login", "accounts:logout", "healthz"}
+PUBLIC = {"accounts:login", "accounts:logout", "healthz", "faq:index", "faq:detail"}
 
 
 def _named_pages(patterns=None, prefix=""):
@@ -29,6 +29,13 @@ ARGS = {
     "supervision:case": lambda city: ["20260101000001"],
     "supervision:blow": lambda city: ["20260101000001"],
     "supervision:whistle": lambda city: [1],
+    "knowledge:detail": lambda city: [1],
+    "knowledge:edit": lambda city: [1],
+    "knowledge:submit": lambda city: [1],
+    "knowledge:review": lambda city: [1],
+    "knowledge:withdraw": lambda city: [1],
+    "knowledge:revision": lambda city: [1, 1],
+    "faq:detail": lambda city: [1],
 }
 
 

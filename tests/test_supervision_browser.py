@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 @pytest.fixture
 def red_order(transactional_db):
-    call_command("load_demo", orders=0)
+    call_command("load_demo", orders=0, cases=100)
     leaf = Category.objects.get(full_name="城乡建设 › 城市建设和市政管理 › 城市公共设施")
     data = {
         "caller_phone": "13973100002", "request_type": "complaint", "category": leaf.pk,

@@ -15,7 +15,7 @@ CATEGORY = "城乡建设 › 城市建设和市政管理 › 城市公共设施"
 
 @pytest.fixture
 def demo(transactional_db):
-    call_command("load_demo", orders=0)
+    call_command("load_demo", orders=0, cases=100)
 
 
 def login(page, base: str, username: str) -> None:

@@ -29,4 +29,11 @@ document.addEventListener("click", function (event) {
   const field = document.getElementById(button.dataset.target);
   field.value = button.dataset.value;
   field.dispatchEvent(new Event("change"));
+  // An answer taken from the knowledge base cites its article and opens the 直接答复 section.
+  if (button.dataset.article) {
+    document.getElementById("id_article").value = button.dataset.article;
+    const section = field.closest("details");
+    if (section) section.open = true;
+    field.focus();
+  }
 });

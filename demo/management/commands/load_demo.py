@@ -3,6 +3,9 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import User
 from demo.history import HANDLER_PREFIX, state_line
 from demo.loader import DEMO_PASSWORD, DEMO_USERS, DemoError, demo_loaded, load_demo, load_orders
+from knowledge.models import Article
+from knowledge.seed import SeedError
+from knowledge.seed import load as load_knowledge
 
 DEFAULT_ORDERS = 2000
 
@@ -18,12 +21,14 @@ class Command(BaseCommand):
             default=DEFAULT_ORDERS,
             help=f"演示工单数量（默认 {DEFAULT_ORDERS}；只在还没有任何工单时导入，0 表示不导入）",
         )
+        parser.add_argument("--cases", type=int, default=None, help="知识库案例数量（默认全部，0 表示不导入）")
 
-    def handle(self, *args, if_empty: bool, orders: int, **options) -> None:
+    def handle(self, *args, if_empty: bool, orders: int, cases: int | None, **options) -> None:
         if if_empty and demo_loaded():
             self.stdout.write("演示数据已存在，跳过导入。")
         else:
             self._load()
+        self._load_knowledge(cases)
         self._load_orders(orders)
         self.stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
         for username, name, role, _unit, manager in DEMO_USERS:
@@ -40,6 +45,15 @@ class Command(BaseCommand):
         except DemoError as exc:
             raise CommandError(f"演示数据导入失败，未写入任何数据：{exc}") from exc
         self.stdout.write("演示数据：" + "，".join(f"{k} +{v}" for k, v in counts.items()))
+
+    def _load_knowledge(self, cases: int | None) -> None:
+        if Article.objects.filter(source__startswith="seed:").exists():
+            return
+        try:
+            counts = load_knowledge(User.objects.filter(username="admin").first(), cases=cases)
+        except SeedError as exc:
+            raise CommandError(f"知识库导入失败，未写入任何内容：{exc}") from exc
+        self.stdout.write(f"知识库：知识条目 +{counts['articles']}，案例 +{counts['cases']}")
 
     def _load_orders(self, count: int) -> None:
         try:
