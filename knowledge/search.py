@@ -6,8 +6,9 @@ Steps of a query:
 2. Segment it with jieba in search mode (long words also yield their parts) and drop stop words and punctuation.
 3. Keep the rarest terms first, up to MAX_TERMS and a budget of postings, so that a long question typed at
    intake does not make the database rank half the base (document frequencies are kept in `SearchTerm`).
-4. Ask the database's index for the best articles in force (title terms weigh more than body terms): FTS5 with
-   bm25 on SQLite, a GIN-indexed tsvector with ts_rank on PostgreSQL. Both index the same jieba terms.
+4. Ask the database's index for the best articles in force (title terms weigh more than body terms, rare terms
+   more than common ones): FTS5 with bm25 on SQLite, a GIN-indexed tsvector with ts_rank weighted by each
+   term's idf on PostgreSQL. Both index the same jieba terms.
 5. Cut a snippet around the densest place of the body and mark the matched words.
 
 Any text is a valid query: an empty, huge or odd one returns fewer results or none, never an error.
@@ -15,6 +16,7 @@ Any text is a valid query: an empty, huge or odd one returns fewer results or no
 
 import html
 import logging
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -71,6 +73,10 @@ def terms(text: object) -> list[str]:
 # --- indexing ---------------------------------------------------------------------------------------------
 
 
+# The SearchTerm row with the empty term (never a real term) counts the indexed articles, for the weights.
+DOCUMENTS = ""
+
+
 def _term_set(doc: SearchDoc | None) -> set[str]:
     return set(doc.title_terms.split()) | set(doc.body_terms.split()) if doc else set()
 
@@ -113,7 +119,7 @@ def index(article: Article) -> None:
         new = _doc(article)
         old_terms, new_terms = _term_set(old), _term_set(new)
         new.save()
-        _add_df(Counter(new_terms - old_terms), +1)
+        _add_df(Counter(new_terms - old_terms) + Counter({DOCUMENTS: int(old is None)}), +1)
         _add_df(Counter(old_terms - new_terms), -1)
 
 
@@ -125,6 +131,7 @@ def index_many(articles: Iterable[Article]) -> int:
             if article.status == ArticleStatus.PUBLISHED:
                 docs.append(_doc(article))
                 df.update(_term_set(docs[-1]))
+        df[DOCUMENTS] = len(docs)
         SearchDoc.objects.bulk_create(docs, batch_size=500)
         _add_df(df, +1)
     return len(docs)
@@ -135,7 +142,7 @@ def unindex(article: Article) -> None:
         old = SearchDoc.objects.select_for_update().filter(article=article).first()
         if old is not None:
             old.delete()
-            _add_df(Counter(_term_set(old)), -1)
+            _add_df(Counter(_term_set(old)) + Counter({DOCUMENTS: 1}), -1)
 
 
 def rebuild() -> int:
@@ -159,17 +166,28 @@ def expand(query: str) -> tuple[str, list[str]]:
     return (f"{query} {' '.join(added)}" if added else query), added
 
 
-def choose_terms(candidates: Iterable[str]) -> list[str]:
-    """The rarest known terms within MAX_TERMS and POSTINGS_BUDGET (at least one when any is known)."""
+def _choose(candidates: Iterable[str]) -> tuple[list[tuple[str, int]], int]:
+    """The rarest known terms within MAX_TERMS and POSTINGS_BUDGET (at least one when any is known), each with
+    its document frequency, and the number of indexed articles."""
     unique = list(dict.fromkeys(candidates))[:200]
-    df = dict(SearchTerm.objects.filter(term__in=unique, df__gt=0).values_list("term", "df"))
+    df = dict(SearchTerm.objects.filter(term__in=[*unique, DOCUMENTS], df__gt=0).values_list("term", "df"))
+    documents = df.pop(DOCUMENTS, 0)
     chosen, budget = [], 0
     for count, term in sorted((df[t], t) for t in unique if t in df):
         if len(chosen) >= MAX_TERMS or (chosen and budget + count > POSTINGS_BUDGET):
             break
-        chosen.append(term)
+        chosen.append((term, count))
         budget += count
-    return chosen
+    return chosen, max(documents, max((n for _, n in chosen), default=0))
+
+
+def choose_terms(candidates: Iterable[str]) -> list[str]:
+    return [term for term, _ in _choose(candidates)[0]]
+
+
+def idf(df: int, documents: int) -> float:
+    """BM25's inverse document frequency: a term in few articles says more than one in many."""
+    return math.log((documents - df + 0.5) / (df + 0.5) + 1)
 
 
 def _filters(
@@ -194,24 +212,30 @@ def _filters(
     return sql, params
 
 
-def _ranked(chosen: list[str], where: str, params: list, limit: int) -> list[tuple[int, float]]:
+def _ranked(
+    chosen: list[tuple[str, int]], documents: int, where: str, params: list, limit: int
+) -> list[tuple[int, float]]:
     article = Article._meta.db_table
     if connection.vendor == "postgresql":
+        # ts_rank has no notion of rarity: each term's rank (title A = 1.0, body B = 0.4, damped by the length)
+        # is weighted by its idf, which bm25 does by itself on SQLite.
+        weighted = " + ".join(["%s * ts_rank(d.doc, to_tsquery('simple', %s), 1)"] * len(chosen))
         sql = (
-            f"SELECT a.id, ts_rank(d.doc, q, 1) AS score FROM knowledge_searchdoc d JOIN {article} a "
+            f"SELECT a.id, {weighted} AS score FROM knowledge_searchdoc d JOIN {article} a "
             "ON a.id = d.article_id, to_tsquery('simple', %s) q "
             f"WHERE d.doc @@ q{where} ORDER BY score DESC, a.id LIMIT %s"
         )
-        query = " | ".join(chosen)
+        arguments = [x for term, df in chosen for x in (idf(df, documents), term)]
+        arguments.append(" | ".join(term for term, _ in chosen))
     else:
         sql = (
             f"SELECT a.id, -bm25(knowledge_fts, {TITLE_WEIGHT}, 1.0) AS score FROM knowledge_fts "
             f"JOIN {article} a ON a.id = knowledge_fts.rowid "
             f"WHERE knowledge_fts MATCH %s{where} ORDER BY score DESC, a.id LIMIT %s"
         )
-        query = " OR ".join(f'"{t}"' for t in chosen)
+        arguments = [" OR ".join(f'"{term}"' for term, _ in chosen)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [query, *params, limit])
+        cursor.execute(sql, [*arguments, *params, limit])
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
 
@@ -231,11 +255,11 @@ def search(
         return []
     limit = max(1, min(int(limit), 100))
     expanded, synonyms = expand(text)
-    chosen = choose_terms(terms(expanded))
+    chosen, documents = _choose(terms(expanded))
     if not chosen:
         return []
     where, params = _filters(day or timezone.localdate(), kinds, exclude_kinds, public, enterprise)
-    ranked = _ranked(chosen, where, params, limit)
+    ranked = _ranked(chosen, documents, where, params, limit)
     articles = Article.objects.in_bulk([pk for pk, _ in ranked])
     words = highlight_words(text, synonyms)
     return [

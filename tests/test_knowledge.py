@@ -155,8 +155,9 @@ def crafted(db):
 
 def test_title_matches_rank_above_body_matches_and_more_terms_above_fewer(crafted):
     found = titles("社保卡丢了怎么补办", limit=5)
-    assert found[:3] == ["社保卡丢失补办", "社会保障服务网点地址", "医保报销比例"]
-    assert "占道经营投诉" not in found
+    # title 社保卡 + 补办 > body 社保卡 + 补办 twice > a passing mention of 社保卡 or 社保 > nothing in common
+    assert found[:2] == ["社保卡丢失补办", "社会保障服务网点地址"]
+    assert set(found[2:]) == {"医保报销比例", "企业社保登记"}
 
 
 def test_filters_by_kind_enterprise_and_public(crafted):
