@@ -1,24 +1,30 @@
-"""考核指标: every rate is defined here, once; rankings, dashboards, reports and exports call these functions.
+"""考核指标: every indicator is defined here, once; dashboards, reports, rankings and exports call these functions.
 
-Over a period [start, end), per unit (the order's lead unit):
-- 派单量 dispatched     orders dispatched in the period;
-- 响应率 response       of those, signed within the sign limit ÷ dispatched;
-- 有效回访 valid         callbacks in the period in which the citizen was reached;
-- 解决率 resolution     valid callbacks saying resolved ÷ valid callbacks;
-- 满意率 satisfaction   valid callbacks 满意 or 基本满意 ÷ valid callbacks;
-- 综合得分 composite    100 × (w₁·响应率 + w₂·解决率 + w₃·满意率), weights from the setting ``kpi_weights``.
-Over orders received in a period, per request type (or any other column of the order):
-- 直办率 direct answers  orders closed 直接办结 at intake ÷ orders received.
+The counters come from the daily roll-up (analytics/rollup.py says what each one counts and on which day);
+the rates are ratios of counters, over a period of days and any filter of the order's dimensions:
+- 受理量 received          orders received;
+- 直办率 direct            orders closed 直接办结 at intake ÷ received;
+- 响应率 response          orders dispatched and signed within the sign limit ÷ dispatched;
+- 按时办结率 on-time        orders a unit finished by their deadline ÷ finished;
+- 解决率 resolution        valid callbacks (citizen reached) saying resolved ÷ valid callbacks;
+- 满意率 satisfaction      valid callbacks 满意 or 基本满意 ÷ valid callbacks;
+- 退单率 / 重办率 / 延期率  return requests / reopenings / extension requests ÷ dispatched;
+- 督办量 supervised         orders put under a supervision order;
+- 平均办理时长             hours from dispatch to reply, averaged over the orders finished;
+- 综合得分 composite        100 × (w₁·响应率 + w₂·解决率 + w₃·满意率), weights from the setting ``kpi_weights``.
+同比 compares with the same days a year earlier, 环比 with the same number of days just before.
 A rate with nothing to divide by is None (no data), never 0.
 """
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, make_dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Q
+from django.db.models import Q, Sum
+from django.db.models.functions import TruncMonth, TruncWeek, TruncYear
+from django.utils import timezone
 
-from orders.models import Callback, Closure, ContactResult, Satisfaction, WorkOrder
+from analytics.models import COUNTERS, DailyStat
 from system.config import get_setting
 
 
@@ -32,23 +38,28 @@ def parse_weights(text: str) -> tuple[Decimal, Decimal, Decimal]:
     return weights
 
 
+def weights() -> tuple[Decimal, Decimal, Decimal]:
+    return get_setting("kpi_weights")
+
+
 def ratio(part: int, whole: int) -> Decimal | None:
     return None if not whole else Decimal(part) / Decimal(whole)
 
 
-@dataclass
-class UnitScore:
-    unit_id: int
-    unit_name: str
-    dispatched: int = 0
-    responded: int = 0
-    valid_callbacks: int = 0
-    resolved: int = 0
-    satisfied: int = 0
+class Rates:
+    """The indicators of a set of counters (see the module docstring)."""
+
+    @property
+    def direct_rate(self) -> Decimal | None:
+        return ratio(self.direct, self.received)
 
     @property
     def response_rate(self) -> Decimal | None:
         return ratio(self.responded, self.dispatched)
+
+    @property
+    def on_time_rate(self) -> Decimal | None:
+        return ratio(self.on_time, self.finished)
 
     @property
     def resolution_rate(self) -> Decimal | None:
@@ -58,53 +69,170 @@ class UnitScore:
     def satisfaction_rate(self) -> Decimal | None:
         return ratio(self.satisfied, self.valid_callbacks)
 
-    def composite(self, weights: tuple[Decimal, Decimal, Decimal]) -> Decimal | None:
+    @property
+    def return_rate(self) -> Decimal | None:
+        return ratio(self.returns, self.dispatched)
+
+    @property
+    def reopen_rate(self) -> Decimal | None:
+        return ratio(self.reopens, self.dispatched)
+
+    @property
+    def extension_rate(self) -> Decimal | None:
+        return ratio(self.extensions, self.dispatched)
+
+    @property
+    def average_handling_hours(self) -> Decimal | None:
+        if not self.finished:
+            return None
+        return (Decimal(self.handling_seconds) / self.finished / 3600).quantize(Decimal("0.1"))
+
+    def composite(self, weights: tuple[Decimal, Decimal, Decimal] | None = None) -> Decimal | None:
         """综合得分 out of 100; None unless all three rates have data."""
         rates = (self.response_rate, self.resolution_rate, self.satisfaction_rate)
         if any(r is None for r in rates):
             return None
+        weights = weights or get_setting("kpi_weights")
         return (sum(w * r for w, r in zip(weights, rates, strict=True)) * 100).quantize(Decimal("0.01"))
 
 
-def unit_scores(start: datetime, end: datetime) -> list[UnitScore]:
-    """The three rates of every lead unit with orders dispatched or called back in [start, end)."""
-    scores: dict[int, UnitScore] = {}
+_COUNTER_FIELDS = [(name, int, field(default=0)) for name in COUNTERS]
+Counts = make_dataclass("Counts", _COUNTER_FIELDS, bases=(Rates,))
+UnitScore = make_dataclass("UnitScore", [("unit_id", int), ("unit_name", str), *_COUNTER_FIELDS], bases=(Rates,))
 
-    def score(unit_id: int, name: str) -> UnitScore:
-        return scores.setdefault(unit_id, UnitScore(unit_id, name))
 
-    dispatched = (
-        WorkOrder.objects.filter(dispatched_at__gte=start, dispatched_at__lt=end, lead_unit__isnull=False)
-        .values("lead_unit", "lead_unit__name")
-        .annotate(
-            n=Count("pk"), on_time=Count("pk", filter=Q(signed_at__isnull=False, signed_at__lte=F("sign_due_at")))
-        )
+@dataclass(frozen=True)
+class Filters:
+    """Which orders: a unit (with its sub-units or alone), a category at any level, an area (with everything
+    under it), a channel, a request type, enterprise or not. Unset means all."""
+
+    unit: object = None
+    sub_units: bool = True
+    category: object = None
+    area: object = None
+    channel: str = ""
+    request_type: object = None
+    enterprise: bool | None = None
+
+    def q(self) -> Q:
+        q = Q()
+        if self.unit is not None:
+            q &= Q(unit_path__startswith=self.unit.path) if self.sub_units else Q(unit=self.unit)
+        if self.category is not None:
+            q &= Q(**{f"category{self.category.level}": self.category})
+        if self.area is not None:
+            q &= Q(area_path__startswith=self.area.path)
+        if self.channel:
+            q &= Q(channel=self.channel)
+        if self.request_type is not None:
+            q &= Q(request_type=self.request_type)
+        if self.enterprise is not None:
+            q &= Q(is_enterprise=self.enterprise)
+        return q
+
+
+ALL = Filters()
+SUMS = {name: Sum(name) for name in COUNTERS}
+
+# Breakdown dimensions: the roll-up column and the name shown for it.
+DIMENSIONS = {
+    "unit": ("unit", "unit__name"),
+    "category1": ("category1", "category1__name"),
+    "category2": ("category2", "category2__full_name"),
+    "category3": ("category3", "category3__full_name"),
+    "area": ("area", "area__name"),
+    "channel": ("channel", None),
+    "request_type": ("request_type", "request_type__name"),
+    "enterprise": ("is_enterprise", None),
+}
+PERIODS = {"week": TruncWeek, "month": TruncMonth, "year": TruncYear}
+
+
+def _counts(row: dict, cls=Counts, **extra):
+    return cls(**extra, **{name: row.get(name) or 0 for name in COUNTERS})
+
+
+def _rows(start: date, end: date, filters: Filters):
+    """Roll-up rows of the days start … end - 1 (end exclusive)."""
+    return DailyStat.objects.filter(filters.q(), day__gte=start, day__lt=end)
+
+
+def totals(start: date, end: date, filters: Filters = ALL) -> Counts:
+    return _counts(_rows(start, end, filters).aggregate(**SUMS))
+
+
+def breakdown(dimension: str, start: date, end: date, filters: Filters = ALL) -> list[tuple[object, str, Counts]]:
+    """(key, label, counts) per value of the dimension, largest 受理量 first."""
+    column, label = DIMENSIONS[dimension]
+    names = [column, label] if label else [column]
+    rows = _rows(start, end, filters).values(*names).annotate(**SUMS).order_by("-received", column)
+    result = []
+    for row in rows:
+        key = row[column]
+        text = row[label] if label else key
+        if dimension == "channel":
+            from orders.models import Channel
+
+            text = dict(Channel.choices).get(key, key or "—")
+        elif dimension == "enterprise":
+            text = "涉企" if key else "非涉企"
+        result.append((key, text if text not in (None, "") else "未指定", _counts(row)))
+    return result
+
+
+def series(period: str, start: date, end: date, filters: Filters = ALL) -> list[tuple[date, Counts]]:
+    """Counts per day, week (from Monday), month or year."""
+    rows = _rows(start, end, filters)
+    if period == "day":
+        grouped = rows.values("day").annotate(**SUMS).order_by("day")
+        return [(row["day"], _counts(row)) for row in grouped]
+    grouped = rows.annotate(bucket=PERIODS[period]("day")).values("bucket").annotate(**SUMS).order_by("bucket")
+    return [(row["bucket"] if isinstance(row["bucket"], date) else row["bucket"].date(), _counts(row))
+            for row in grouped]  # fmt: skip
+
+
+def _year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+@dataclass
+class Comparison:
+    current: Counts
+    previous: Counts  # 环比: the same number of days just before
+    last_year: Counts  # 同比: the same days a year earlier
+
+    @staticmethod
+    def change(now: Decimal | int | None, before: Decimal | int | None) -> Decimal | None:
+        """Relative change of a count, or of a rate in percentage points is the caller's choice: here relative."""
+        if now is None or before in (None, 0):
+            return None
+        return (Decimal(now) - Decimal(before)) / Decimal(before)
+
+
+def compare(start: date, end: date, filters: Filters = ALL) -> Comparison:
+    length = end - start
+    return Comparison(
+        totals(start, end, filters),
+        totals(start - length, start, filters),
+        totals(_year_before(start), _year_before(end), filters),
     )
-    for row in dispatched:
-        s = score(row["lead_unit"], row["lead_unit__name"])
-        s.dispatched, s.responded = row["n"], row["on_time"]
-    callbacks = (
-        Callback.objects.filter(
-            created_at__gte=start,
-            created_at__lt=end,
-            contact_result=ContactResult.REACHED,
-            order__lead_unit__isnull=False,
-        )  # fmt: skip
-        .values("order__lead_unit", "order__lead_unit__name")
-        .annotate(
-            n=Count("pk"),
-            resolved=Count("pk", filter=Q(resolved=True)),
-            satisfied=Count("pk", filter=Q(satisfaction__in=[Satisfaction.SATISFIED, Satisfaction.BASIC])),
-        )
+
+
+def unit_scores(start: datetime, end: datetime) -> list:
+    """The counters of every lead unit with activity in [start, end) (whole days, local time)."""
+    first, last = timezone.localtime(start).date(), timezone.localtime(end).date()
+    if timezone.localtime(end).time() != datetime.min.time():
+        last += timedelta(days=1)
+    rows = (
+        DailyStat.objects.filter(day__gte=first, day__lt=last, unit__isnull=False)
+        .values("unit", "unit__name")
+        .annotate(**SUMS)
+        .order_by("unit__name")
     )
-    for row in callbacks:
-        s = score(row["order__lead_unit"], row["order__lead_unit__name"])
-        s.valid_callbacks, s.resolved, s.satisfied = row["n"], row["resolved"], row["satisfied"]
-    return list(scores.values())
-
-
-def weights() -> tuple[Decimal, Decimal, Decimal]:
-    return get_setting("kpi_weights")
+    return [_counts(row, UnitScore, unit_id=row["unit"], unit_name=row["unit__name"]) for row in rows]
 
 
 @dataclass
@@ -118,12 +246,6 @@ class DirectRate:
         return ratio(self.direct, self.received)
 
 
-def direct_answer_rates(start: datetime, end: datetime, by: str = "request_type__name") -> list[DirectRate]:
-    """直办率 of the orders received in [start, end), grouped by ``by`` (a field path of WorkOrder)."""
-    rows = (
-        WorkOrder.objects.filter(received_at__gte=start, received_at__lt=end)
-        .values(by)
-        .annotate(received=Count("id"), direct=Count("id", filter=Q(closure=Closure.DIRECT)))
-        .order_by(by)
-    )
-    return [DirectRate(row[by], row["received"], row["direct"]) for row in rows]
+def direct_answer_rates(start: date, end: date, by: str = "request_type") -> list[DirectRate]:
+    """直办率 of the orders received on the days start … end - 1, per value of a breakdown dimension."""
+    return [DirectRate(label, c.received, c.direct) for _, label, c in breakdown(by, start, end)]

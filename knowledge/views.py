@@ -208,7 +208,7 @@ def _period(request) -> tuple[datetime, datetime, int]:
 def usage(request):
     """直办率 per request type, citations per article, and articles nobody has answered from."""
     start, end, days = _period(request)
-    rates = direct_answer_rates(start, end)
+    rates = direct_answer_rates(timezone.localtime(start).date(), timezone.localtime(end).date())
     cited = (
         Article.objects.filter(direct_answers__received_at__gte=start, direct_answers__received_at__lt=end)
         .annotate(uses=Count("direct_answers"), last_used=Max("direct_answers__replied_at"))

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from analytics import rollup
 from analytics.indicators import UnitScore, unit_scores, weights
 from system.config import get_setting
 
@@ -40,6 +41,7 @@ class Ranking:
 def rank_units(start: date, end: date) -> Ranking:
     """Rank over the days ``start`` … ``end`` (Beijing time, both included); equal scores share a rank.
     Units with fewer than ``ranking_min_orders`` orders dispatched in the period are listed but not ranked."""
+    rollup.refresh()  # a ranking is published: it must include the last minute's work
     tz = timezone.get_current_timezone()
     scores = unit_scores(datetime.combine(start, time.min, tz), datetime.combine(end + timedelta(days=1), time.min, tz))
     w, minimum = weights(), get_setting("ranking_min_orders")

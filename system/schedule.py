@@ -30,6 +30,7 @@ class Job:
 JOBS: dict[str, Job] = {
     "heartbeat": Job(timedelta(seconds=30), "system.tasks.heartbeat"),
     "watch_orders": Job(timedelta(seconds=60), "supervision.tasks.watch_orders"),
+    "rollup": Job(timedelta(seconds=60), "analytics.tasks.refresh_rollup"),
 }
 
 

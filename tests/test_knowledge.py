@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.roles import Role
+from analytics import rollup
 from knowledge import render, search, seed, workflow
 from knowledge.models import Article, ArticleStatus, Kind, RevisionStatus, SearchDoc, SearchTerm, Synonym
 from knowledge.workflow import Draft
@@ -375,6 +376,7 @@ def test_usage_page_counts_direct_answers_per_type_and_article_and_lists_unused(
         order = t.intake(staff["operator"], order_data)[0]
         t.answer_directly(order, staff["operator"], answer="户籍迁移请到派出所。", article=used)
     t.intake(staff["operator"], order_data)
+    rollup.refresh()  # the scheduler does this every minute
     client.force_login(staff["supervisor"])
     page = client.get("/knowledge/usage/").content.decode()
     assert "66.67%" in page  # 2 of 3 orders of the type answered directly

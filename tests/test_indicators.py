@@ -1,0 +1,193 @@
+"""Every indicator pinned on a hand-built set of orders, through the daily roll-up, by dimension and period."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from analytics import indicators, rollup
+from analytics.indicators import Filters
+from analytics.models import DailyStat
+from categories.models import Category, RequestType
+from orders import transitions as t
+from orders.models import WorkOrder
+from supervision import actions
+
+SH = ZoneInfo("Asia/Shanghai")
+MON = datetime(2025, 9, 15, 9, 0, tzinfo=SH)
+WEEK = (date(2025, 9, 15), date(2025, 9, 26))  # eleven days: B is finished on the 25th
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def orders(staff, order_data, city):
+    """Week of 15 September 2025:
+    - A: to 一区, signed in time, finished on time after 2 h, called back satisfied + resolved;
+    - B: to 一街道 (under 一区), signed late, extension requested, finished late after 240 h, reached, basic, not
+      resolved, then reopened;
+    - C: to 二区, return requested, still open, under a supervision order;
+    - D: answered directly at intake (web, enterprise);
+    - E: received on Sunday the 21st, not dispatched;
+    - F: to 二区, signed in time, finished late after 72 h (no callback yet);
+    and one order received a year earlier and one in the week before, for 同比 and 环比."""
+    op, disp, cb = staff["operator"], staff["dispatcher"], staff["callback"]
+
+    def new(at, **changes):
+        return t.intake(op, {**order_data, "area": city["s1"], **changes}, at=at)[0]
+
+    a = t.dispatch(new(MON), disp, lead_unit=city["d1"], at=MON)
+    a = t.sign(a, staff["h1"], at=MON + timedelta(minutes=30))
+    a = t.reply(
+        a, staff["h1"], result="resolved", content="已修复。", measures="更换灯具。", at=MON + timedelta(hours=2)
+    )
+    t.callback(a, cb, contact_result="reached", satisfaction="satisfied", resolved=True, at=MON + timedelta(hours=3))
+
+    b = t.dispatch(new(MON), disp, lead_unit=city["s1"], at=MON)
+    b = t.sign(b, staff["hs1"], at=MON + timedelta(hours=30))
+    WorkOrder.objects.filter(pk=b.pk).update(due_at=MON + timedelta(days=2))  # a two-day limit
+    b.refresh_from_db()
+    b = t.request_extension(
+        b, staff["hs1"], new_due_at=b.due_at + timedelta(days=10), reason="需协调", at=MON + timedelta(hours=31)
+    )
+    b = t.reply(
+        b, staff["hs1"], result="resolved", content="已处理。", measures="协调。", at=MON + timedelta(hours=240)
+    )
+    b = t.callback(b, cb, contact_result="reached", satisfaction="basic", resolved=False, at=MON + timedelta(hours=241))
+    if b.state != "reopened":
+        t.reopen(b, cb, reason="未解决", at=MON + timedelta(hours=242))
+
+    c = t.dispatch(new(MON), disp, lead_unit=city["d2"], at=MON)
+    c = t.request_return(c, staff["h2"], reason="不属于本单位", at=MON + timedelta(hours=1))
+    actions.issue(
+        staff["supervisor"], city["d2"], [c], "请尽快办理", MON + timedelta(days=3), at=MON + timedelta(hours=2)
+    )
+
+    d = new(
+        MON,
+        channel="web",
+        request_type="consult",
+        is_enterprise=True,
+        enterprise_name="某公司",
+        enterprise_credit_code="91430100MA4L8XYM38",
+    )
+    t.answer_directly(d, op, answer="按政策可以办理。", at=MON + timedelta(minutes=5))
+
+    new(datetime(2025, 9, 21, 10, 0, tzinfo=SH))
+
+    f = t.dispatch(new(MON), disp, lead_unit=city["d2"], at=MON)
+    f = t.sign(f, staff["h2"], at=MON + timedelta(minutes=10))
+    WorkOrder.objects.filter(pk=f.pk).update(due_at=MON + timedelta(days=2))
+    f.refresh_from_db()
+    f = t.reply(f, staff["h2"], result="resolved", content="已处理。", measures="清理。", at=MON + timedelta(hours=72))
+    new(MON - timedelta(days=365))
+    new(MON - timedelta(days=7))
+    rollup.refresh()
+    return {"a": a, "b": b, "c": c, "d": d, "f": f}
+
+
+def test_each_formula_on_the_week(orders):
+    c = indicators.totals(*WEEK)
+    assert (c.received, c.direct, c.dispatched, c.responded) == (6, 1, 4, 2)
+    # B was reopened: not finished any more until its unit replies again
+    assert (c.finished, c.on_time, c.valid_callbacks, c.resolved, c.satisfied) == (2, 1, 2, 1, 2)
+    assert (c.returns, c.reopens, c.extensions, c.supervised) == (1, 1, 1, 1)
+    assert c.direct_rate == Decimal(1) / 6
+    assert c.response_rate == Decimal("0.5")
+    assert c.on_time_rate == Decimal("0.5")
+    assert c.resolution_rate == Decimal("0.5") and c.satisfaction_rate == 1
+    assert c.return_rate == c.reopen_rate == c.extension_rate == Decimal("0.25")
+    assert c.average_handling_hours == Decimal("37.0")  # (2 h + 72 h) / 2
+    # 100 × (0.10 × 0.5 + 0.45 × 0.5 + 0.45 × 1) = 72.50
+    assert c.composite() == Decimal("72.50")
+
+
+def test_no_data_is_none_not_zero(orders):
+    empty = indicators.totals(date(2030, 1, 1), date(2030, 2, 1))
+    assert empty.received == 0
+    assert empty.response_rate is None and empty.composite() is None and empty.average_handling_hours is None
+
+
+def test_filters_unit_with_and_without_sub_units_category_area_channel_type_enterprise(orders, city):
+    with_sub = indicators.totals(*WEEK, Filters(unit=city["d1"]))
+    alone = indicators.totals(*WEEK, Filters(unit=city["d1"], sub_units=False))
+    assert (with_sub.dispatched, alone.dispatched) == (2, 1)
+    leaf = orders["a"].category
+    for category in (leaf, leaf.parent, leaf.parent.parent):
+        assert indicators.totals(*WEEK, Filters(category=category)).received == 6
+    other = Category.objects.filter(level=1).exclude(pk=leaf.parent.parent_id).first()
+    assert indicators.totals(*WEEK, Filters(category=other)).received == 0
+    assert indicators.totals(*WEEK, Filters(area=city["d1"])).received == 6
+    assert indicators.totals(*WEEK, Filters(area=city["d2"])).received == 0
+    assert indicators.totals(*WEEK, Filters(channel="web")).received == 1
+    assert indicators.totals(*WEEK, Filters(enterprise=True)).direct == 1
+    complaint = RequestType.objects.get(code="complaint")
+    assert indicators.totals(*WEEK, Filters(request_type=complaint)).received == 5  # D was a consultation
+
+
+def test_breakdowns(orders, city):
+    by_unit = {label: c for _, label, c in indicators.breakdown("unit", *WEEK)}
+    assert by_unit["一区"].dispatched == 1 and by_unit["一街道"].dispatched == 1 and by_unit["二区"].returns == 1
+    assert by_unit["二区"].dispatched == 2 and by_unit["二区"].on_time == 0
+    by_channel = {label: c.received for _, label, c in indicators.breakdown("channel", *WEEK)}
+    assert by_channel == {"电话": 5, "网站": 1}
+    by_type = {label: c.received for _, label, c in indicators.breakdown("request_type", *WEEK)}
+    assert by_type == {"投诉": 5, "咨询": 1}
+    assert {label: c.received for _, label, c in indicators.breakdown("enterprise", *WEEK)} == {"非涉企": 5, "涉企": 1}
+
+
+def test_periods_and_comparisons(orders):
+    days = dict(indicators.series("day", *WEEK))
+    assert days[date(2025, 9, 15)].received == 5 and days[date(2025, 9, 21)].received == 1
+    weeks = indicators.series("week", date(2025, 9, 1), date(2025, 9, 30))
+    assert [(d, c.received) for d, c in weeks] == [
+        (date(2025, 9, 8), 1),
+        (date(2025, 9, 15), 6),
+        (date(2025, 9, 22), 0),
+    ]
+    (month,) = indicators.series("month", date(2025, 9, 1), date(2025, 10, 1))
+    assert month[0] == date(2025, 9, 1) and month[1].received == 7
+    years = indicators.series("year", date(2024, 1, 1), date(2026, 1, 1))
+    assert [(d.year, c.received) for d, c in years] == [(2024, 1), (2025, 7)]
+    comparison = indicators.compare(*WEEK)
+    assert (comparison.current.received, comparison.previous.received, comparison.last_year.received) == (6, 1, 1)
+    assert comparison.change(comparison.current.received, comparison.previous.received) == 5
+
+
+def test_rollup_follows_changes_incrementally_and_once(orders, staff):
+    rows = sorted(map(str, DailyStat.objects.values_list("day", "unit", "received", "returns")))
+    rollup.refresh()  # nothing changed since: the recent days are recomputed to the same rows
+    assert sorted(map(str, DailyStat.objects.values_list("day", "unit", "received", "returns"))) == rows
+    c = orders["c"]
+    c.refresh_from_db()
+    t.decide_return(c, staff["dispatcher"], approve=False, note="属于本单位", at=MON + timedelta(hours=4))
+    assert rollup.refresh() >= 1
+    assert indicators.totals(*WEEK).returns == 1
+
+
+def test_rollup_claim_lets_only_one_run(orders):
+    from analytics.models import RollupState
+
+    state = RollupState.objects.get()
+    stale = state.watermark - timedelta(minutes=1)
+    RollupState.objects.update(watermark=stale)
+    # another run moved the watermark after this one read it: the conditional UPDATE matches nothing
+    assert RollupState.objects.filter(watermark=stale).update(watermark=state.watermark) == 1
+    assert RollupState.objects.filter(watermark=stale).update(watermark=state.watermark) == 0
+
+
+def test_drill_down_lists_the_orders_behind_each_counter(orders):
+    behind = {
+        name: set(rollup.orders_behind(name, *WEEK).values_list("pk", flat=True)) for name in rollup.COUNTER_SOURCES
+    }
+    a, b, c, d, f = (orders[k].pk for k in "abcdf")
+    assert behind["direct"] == {d}
+    assert behind["dispatched"] == {a, b, c, f} and behind["responded"] == {a, f}
+    assert behind["finished"] == {a, f} and behind["on_time"] == {a}
+    assert behind["returns"] == {c} and behind["supervised"] == {c}
+    assert behind["reopens"] == behind["extensions"] == {b}
+    assert behind["valid_callbacks"] == {a, b} and behind["resolved"] == {a}
+    totals = indicators.totals(*WEEK)
+    for name in ("received", "direct", "dispatched", "responded", "finished", "returns", "supervised"):
+        assert len(behind[name]) == getattr(totals, name), name
