@@ -24,6 +24,7 @@ MENU: list[NavItem] = [
     NavItem("回访", "orders:callback_queue", frozenset({Role.CALLBACK})),
     NavItem("工单查询", "orders:list", ALL),
     NavItem("知识库", "knowledge:index", ALL),
+    NavItem("统计分析", "analytics:overview", frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER})),
     NavItem("督办", "supervision:dashboard", frozenset({Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.DISPATCHER})),
     NavItem("组织机构", "org:unit_list", ALL),
     NavItem("诉求分类", "categories:tree", ALL),

@@ -3,6 +3,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from analytics.views import disclosure
 from hotline.api import api
 from knowledge.urls import public as knowledge_public
 from system.views import healthz
@@ -21,6 +22,8 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("knowledge/", include("knowledge.urls")),
     path("faq/", knowledge_public),
+    path("analytics/", include("analytics.urls")),
+    path("open/indicators/", disclosure, name="disclosure"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("healthz", healthz, name="healthz"),

@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.navigation import MENU
 from accounts.roles import Role
 
-PUBLIC = {"accounts:login", "accounts:logout", "healthz", "faq:index", "faq:detail"}
+PUBLIC = {"accounts:login", "accounts:logout", "healthz", "faq:index", "faq:detail", "disclosure"}
 
 
 def _named_pages(patterns=None, prefix=""):

@@ -1,0 +1,59 @@
+"""The leader overview, the orders behind a number and the public monthly disclosure, over the roll-up."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from analytics import rollup
+from orders import transitions as t
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def week(staff, order_data, city):
+    """Three orders received yesterday: two dispatched to 一区 (one signed in time), one answered directly."""
+    at = timezone.now() - timedelta(days=1)
+    first = t.dispatch(
+        t.intake(staff["operator"], order_data, at=at)[0], staff["dispatcher"], lead_unit=city["d1"], at=at
+    )
+    t.sign(first, staff["h1"], at=at + timedelta(minutes=5))
+    t.dispatch(t.intake(staff["operator"], order_data, at=at)[0], staff["dispatcher"], lead_unit=city["d1"], at=at)
+    direct = t.intake(staff["operator"], {**order_data, "caller_name": "王女士"}, at=at)[0]
+    t.answer_directly(direct, staff["operator"], answer="可以办理。", at=at)
+    rollup.refresh()
+
+
+def test_overview_numbers_link_to_the_orders_behind_them(client, staff, week):
+    client.force_login(staff["leader"])
+    page = client.get("/analytics/").content.decode()
+    assert "领导驾驶舱" in page and 'data-kpi="受理量"' in page
+    assert "33.33%" in page  # 直办率 1 of 3
+    start = (timezone.localdate() - timedelta(days=29)).isoformat()
+    received = client.get("/analytics/orders/", {"counter": "received", "start": start, "end": timezone.localdate()})
+    assert received.content.decode().count('href="/orders/2') == 3
+    responded = client.get("/analytics/orders/", {"counter": "responded", "start": start})
+    assert responded.content.decode().count('href="/orders/2') == 1
+    assert client.get("/analytics/orders/", {"counter": "nonsense"}).status_code == 404
+
+
+def test_drill_down_shows_a_handler_only_its_own_units_orders(client, staff, week):
+    client.force_login(staff["h2"])
+    start = (timezone.localdate() - timedelta(days=29)).isoformat()
+    page = client.get("/analytics/orders/", {"counter": "received", "start": start}).content.decode()
+    assert 'href="/orders/2' not in page
+    assert client.get("/analytics/").status_code == 403
+
+
+def test_public_disclosure_has_indicators_and_no_personal_data(client, week, order_data):
+    from analytics import indicators
+
+    last_month_day = timezone.localdate().replace(day=1) - timedelta(days=1)
+    page = client.get("/open/indicators/", {"month": last_month_day.strftime("%Y-%m")}).content.decode()
+    assert "承办单位办理情况公开" in page
+    assert order_data["caller_phone"] not in page and order_data["caller_name"] not in page
+    current = client.get("/open/indicators/", {"month": timezone.localdate().strftime("%Y-%m")}).content.decode()
+    assert f"{last_month_day:%Y年%m月}" in current  # the running month is not published yet
+    assert client.get("/open/indicators/", {"month": "garbage"}).status_code == 200
+    assert indicators.totals(timezone.localdate() - timedelta(days=2), timezone.localdate()).received == 3
