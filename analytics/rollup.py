@@ -107,7 +107,7 @@ COUNTER_SOURCES: dict[str, Source] = {
 assert set(COUNTER_SOURCES) == set(COUNTERS)
 
 
-def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     tz = timezone.get_current_timezone()
     return datetime.combine(start, time.min, tz), datetime.combine(end, time.min, tz)
 
@@ -122,7 +122,7 @@ def _seconds(value) -> int:
 
 def compute(start: date, end: date) -> list[DailyStat]:
     """The roll-up rows of the days start … end - 1, computed from the source tables."""
-    low, high = _bounds(start, end)
+    low, high = day_bounds(start, end)
     rows: dict[tuple, dict] = {}
     tz = timezone.get_current_timezone()
     for name, source in COUNTER_SOURCES.items():
@@ -202,7 +202,7 @@ def refresh(now: datetime | None = None) -> int | None:
 def orders_behind(counter: str, start: date, end: date) -> models.QuerySet:
     """The orders a counter counts on the days start … end - 1: the list behind a number on a dashboard."""
     source = COUNTER_SOURCES[counter]
-    low, high = _bounds(start, end)
+    low, high = day_bounds(start, end)
     records = source.records().filter(**{f"{source.date}__gte": low, f"{source.date}__lt": high})
     if source.model is WorkOrder:
         return WorkOrder.objects.filter(pk__in=records.values("pk"))

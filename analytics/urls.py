@@ -6,4 +6,5 @@ app_name = "analytics"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("orders/", views.orders, name="orders"),
+    path("reply-quality/", views.reply_quality_by_unit, name="reply_quality"),
 ]

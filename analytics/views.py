@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 
 from accounts.permissions import role_required
 from accounts.roles import Role
-from analytics import indicators, rollup
+from analytics import indicators, reply_quality, rollup
 from analytics.models import RollupState
 from orders.queries import visible_orders
 from org.models import Unit
@@ -155,3 +155,17 @@ def disclosure(request):
     context = {"title": f"{start:%Y年%m月} 承办单位办理情况公开", "rows": rows, "start": start,
                "total": indicators.totals(start, stop)}  # fmt: skip
     return render(request, "analytics/disclosure.html", context)
+
+
+@role_required(*READERS)
+def reply_quality_by_unit(request):
+    """答复质量 per lead unit over the replies of a period, worst first."""
+    start, end = _period(request)
+    low, high = rollup.day_bounds(start, end + timedelta(days=1))
+    replied = (
+        visible_orders(request.user)
+        .filter(replied_at__gte=low, replied_at__lt=high, dispatched_at__isnull=False)
+        .select_related("lead_unit")
+    )
+    context = {"title": "答复质量", "start": start, "end": end, "rows": reply_quality.unit_summary(replied)}
+    return render(request, "analytics/reply_quality.html", context)

@@ -36,8 +36,8 @@ from nlp.text import STOP_WORDS
 logger = logging.getLogger(__name__)
 
 MAX_QUERY = 300  # characters of a query that are read; an operator's question is rarely longer
-MAX_TERMS = 16
-POSTINGS_BUDGET = 20_000  # sum of the chosen terms' document frequencies
+MAX_TERMS = 8
+POSTINGS_BUDGET = 2_000  # sum of the chosen terms' document frequencies: bounds the rows a query ranks
 TITLE_WEIGHT = 4.0  # SQLite bm25 weight of the title against the body; PostgreSQL: weights A and B
 SNIPPET_CHARS = 90
 

@@ -14,12 +14,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import role_required
 from accounts.roles import Role
+from analytics import reply_quality
 from categories.models import Category
 from orders import queries
 from orders.assist import assist
 from orders.errors import InvalidInput, TransitionError
 from orders.forms import ACTION_FORMS, IntakeForm, OrderFilterForm, apply_errors
-from orders.models import Action, Attachment, RequestStatus, WorkOrder
+from orders.models import Action, Attachment, Closure, RequestStatus, WorkOrder
 from orders.transitions import allowed_actions
 from orders.validators import normalize_phone, phone_error
 from supervision.panel import for_order as supervision_panel
@@ -136,6 +137,9 @@ def _visible(request, number: str) -> WorkOrder:
     return get_object_or_404(queries.visible_orders(request.user), number=number)
 
 
+QUALITY_READERS = (Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.DISPATCHER, Role.CALLBACK)
+
+
 def _detail(request, order: WorkOrder, bound: dict | None = None, status: int = 200) -> HttpResponse:
     """The order page: facts, timeline, and a form for each action this user may take now."""
     forms = []
@@ -166,6 +170,10 @@ def _detail(request, order: WorkOrder, bound: dict | None = None, status: int = 
         "overdue": queries.is_overdue(order),
         "supervisions": order.supervisions.select_related("unit"),
         "panel": supervision_panel(request.user, order),
+        # 答复质量 for the people who judge replies, not for the unit that wrote it
+        "quality": reply_quality.score_order(order)
+        if order.closure != Closure.DIRECT and request.user.has_role(*QUALITY_READERS)
+        else None,
     }
     return render(request, "orders/detail.html", context, status=status)
 

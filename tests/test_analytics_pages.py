@@ -57,3 +57,20 @@ def test_public_disclosure_has_indicators_and_no_personal_data(client, week, ord
     assert f"{last_month_day:%Y年%m月}" in current  # the running month is not published yet
     assert client.get("/open/indicators/", {"month": "garbage"}).status_code == 200
     assert indicators.totals(timezone.localdate() - timedelta(days=2), timezone.localdate()).received == 3
+
+
+def test_reply_quality_on_the_order_for_supervisors_and_per_unit(client, staff, order_data, city):
+    at = timezone.now() - timedelta(days=1)
+    order = t.intake(staff["operator"], order_data, at=at)[0]
+    order = t.dispatch(order, staff["dispatcher"], lead_unit=city["d1"], at=at)
+    order = t.sign(order, staff["h1"], at=at + timedelta(minutes=5))
+    t.reply(order, staff["h1"], result="resolved", content="您好，您的留言已收悉，已转交相关部门，感谢您的支持。",
+            measures="已转交。", at=at + timedelta(hours=1))  # fmt: skip
+    client.force_login(staff["supervisor"])
+    page = client.get(f"/orders/{order.number}/").content.decode()
+    assert "答复质量" in page and "套话答复" in page
+    client.force_login(staff["h1"])
+    assert "答复质量" not in client.get(f"/orders/{order.number}/").content.decode()
+    client.force_login(staff["leader"])
+    summary = client.get("/analytics/reply-quality/").content.decode()
+    assert "一区" in summary and "100%" in summary  # its one reply is template-only
