@@ -311,7 +311,7 @@ def test_classify_messages_without_detail_column(process_model, tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "无法读取输入文件"), ("title,detail\n噪音,扰民\n".encode("gbk"), "不是 UTF-8 编码"), (b"", "是空的")],
+    [(None, "找不到输入文件"), ("title,detail\n噪音,扰民\n".encode("gbk"), "不是 UTF-8 编码"), (b"", "是空的")],
     ids=["missing", "gbk", "empty"],
 )
 def test_classify_messages_unreadable_file(process_model, tmp_path, content, message):

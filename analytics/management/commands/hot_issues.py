@@ -11,34 +11,19 @@ Bad input stops with a message saying what to fix, never a traceback, and never 
 import csv
 import os
 import time
-from datetime import datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics.hot_issues import Issue, Message, find_issues
+from system.csvfiles import header, parse_time, reading
 
 REQUIRED = ("title", "detail", "time")
 ISSUE_HEADER = ("热度排名", "问题ID", "热度指数", "时间范围", "地点/人群", "问题描述")
 MESSAGE_HEADER = ("问题ID", "留言编号", "留言用户", "留言主题", "留言时间", "留言详情", "点赞数", "反对数")
 ISSUES_FILE = "hot_issues.csv"
 MESSAGES_FILE = "hot_issue_messages.csv"
-# As exported by the Teddy Cup data and by Excel re-saving it (2019/2/28 11:25).
-TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
 SHOWN_ERRORS = 5
-
-# The csv module refuses fields over 128 KiB; a pasted document can be longer.
-csv.field_size_limit(16 * 1024 * 1024)
-
-
-def parse_time(text: str) -> datetime | None:
-    text = text.strip()
-    for fmt in TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
 
 
 def parse_count(text: str) -> int | None:
@@ -58,37 +43,16 @@ def read_messages(path: Path) -> list[Message]:
 
     Without a user column every message counts as a different caller; without id, the row number is the id.
     """
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as source:
-            reader = csv.reader(source)
-            header = next(reader, None)
-            if header is None:
-                raise CommandError(f"输入文件 {path} 是空的，第一行应是表头（至少含 title、detail、time 三列）")
-            names = [name.strip() for name in header]
-            missing = [name for name in REQUIRED if name not in names]
-            if missing:
-                raise CommandError(
-                    f"输入文件 {path} 缺少列：{'、'.join(missing)}（现有列：{'、'.join(names) or '无'}）"
-                )
-            column = {name: index for index, name in reversed(list(enumerate(names)))}
-            messages, problems = [], []
-            for row in reader:
-                if not any(cell.strip() for cell in row):  # a blank line is no message
-                    continue
-                line = reader.line_num
-                message = _message(row, column, line, problems)
-                if message is not None:
-                    messages.append(message)
-    except FileNotFoundError as exc:
-        raise CommandError(f"找不到输入文件：{path}") from exc
-    except IsADirectoryError as exc:
-        raise CommandError(f"输入路径是目录而不是 CSV 文件：{path}") from exc
-    except UnicodeDecodeError as exc:
-        raise CommandError(f"输入文件 {path} 不是 UTF-8 编码（请在 Excel 中另存为“CSV UTF-8”）") from exc
-    except csv.Error as exc:
-        raise CommandError(f"输入文件 {path} 不是有效的 CSV（第 {reader.line_num} 行）：{exc}") from exc
-    except OSError as exc:
-        raise CommandError(f"无法读取输入文件 {path}：{exc.strerror or exc}") from exc
+    with reading(path) as (reader, _):
+        names = header(reader, path, REQUIRED)
+        column = {name: index for index, name in reversed(list(enumerate(names)))}
+        messages, problems = [], []
+        for row in reader:
+            if not any(cell.strip() for cell in row):  # a blank line is no message
+                continue
+            message = _message(row, column, reader.line_num, problems)
+            if message is not None:
+                messages.append(message)
     if problems:
         shown = "；".join(problems[:SHOWN_ERRORS])
         more = f"；另有 {len(problems) - SHOWN_ERRORS} 处" if len(problems) > SHOWN_ERRORS else ""
