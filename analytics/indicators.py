@@ -17,14 +17,14 @@ A rate with nothing to divide by is None (no data), never 0.
 """
 
 from dataclasses import dataclass, field, make_dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek, TruncYear
-from django.utils import timezone
 
 from analytics.models import COUNTERS, DailyStat
+from orders.models import Channel
 from system.config import get_setting
 
 
@@ -130,6 +130,27 @@ class Filters:
             q &= Q(is_enterprise=self.enterprise)
         return q
 
+    def order_q(self) -> Q:
+        """The same choice over work orders: the orders behind a number computed with these filters."""
+        q = Q()
+        if self.unit is not None:
+            q &= Q(lead_unit__path__startswith=self.unit.path) if self.sub_units else Q(lead_unit=self.unit)
+        if self.category is not None:
+            q &= Q(**{CATEGORY_PATHS[self.category.level]: self.category})
+        if self.area is not None:
+            q &= Q(area__path__startswith=self.area.path)
+        if self.channel:
+            q &= Q(channel=self.channel)
+        if self.request_type is not None:
+            q &= Q(request_type=self.request_type)
+        if self.enterprise is not None:
+            q &= Q(is_enterprise=self.enterprise)
+        return q
+
+
+# The order's path to its category of each level (the order's own category is a leaf, level 3).
+CATEGORY_PATHS = {3: "category", 2: "category__parent", 1: "category__parent__parent"}
+
 
 ALL = Filters()
 SUMS = {name: Sum(name) for name in COUNTERS}
@@ -146,6 +167,7 @@ DIMENSIONS = {
     "enterprise": ("is_enterprise", None),
 }
 PERIODS = {"week": TruncWeek, "month": TruncMonth, "year": TruncYear}
+CHANNELS = dict(Channel.choices)
 
 
 def _counts(row: dict, cls=Counts, **extra):
@@ -171,9 +193,7 @@ def breakdown(dimension: str, start: date, end: date, filters: Filters = ALL) ->
         key = row[column]
         text = row[label] if label else key
         if dimension == "channel":
-            from orders.models import Channel
-
-            text = dict(Channel.choices).get(key, key or "—")
+            text = CHANNELS.get(key, key or "—")
         elif dimension == "enterprise":
             text = "涉企" if key else "非涉企"
         result.append((key, text if text not in (None, "") else "未指定", _counts(row)))
@@ -221,13 +241,10 @@ def compare(start: date, end: date, filters: Filters = ALL) -> Comparison:
     )
 
 
-def unit_scores(start: datetime, end: datetime) -> list:
-    """The counters of every lead unit with activity in [start, end) (whole days, local time)."""
-    first, last = timezone.localtime(start).date(), timezone.localtime(end).date()
-    if timezone.localtime(end).time() != datetime.min.time():
-        last += timedelta(days=1)
+def unit_scores(start: date, end: date) -> list:
+    """The counters of every lead unit with activity on the days start … end - 1."""
     rows = (
-        DailyStat.objects.filter(day__gte=first, day__lt=last, unit__isnull=False)
+        DailyStat.objects.filter(day__gte=start, day__lt=end, unit__isnull=False)
         .values("unit", "unit__name")
         .annotate(**SUMS)
         .order_by("unit__name")

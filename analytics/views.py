@@ -3,7 +3,6 @@
 from datetime import date, timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
@@ -13,7 +12,9 @@ from django.utils.http import urlencode
 from accounts.permissions import role_required
 from accounts.roles import Role
 from analytics import indicators, reply_quality, rollup
+from analytics.indicators import Filters
 from analytics.models import RollupState
+from categories.models import Category
 from orders.queries import visible_orders
 from org.models import Unit
 from supervision import queries as supervision_queries
@@ -107,17 +108,8 @@ def orders(request):
         raise Http404
     start, end = _period(request)
     found = rollup.orders_behind(counter, start, end + timedelta(days=1))
-    for name, lookup in (("unit", "lead_unit_id"), ("area", None), ("category", None)):
-        value = request.GET.get(name, "")
-        if not value.isdigit():
-            continue
-        if name == "area":
-            area = Unit.objects.filter(pk=value).first()
-            found = found.filter(area__path__startswith=area.path) if area else found.none()
-        elif name == "category":
-            found = found.filter(_category_q(int(value)))
-        else:
-            found = found.filter(**{lookup: value})
+    filters = _filters(request)
+    found = found.filter(filters.order_q()) if filters else found.none()
     found = visible_orders(request.user).filter(pk__in=found.values("pk")).order_by("-received_at")
     page = Paginator(found, 20).get_page(request.GET.get("page"))
     label = next((k[0] for k in KPIS if k[1] == counter), dict(COUNTER_LABELS).get(counter, counter))
@@ -134,9 +126,16 @@ COUNTER_LABELS = [("dispatched", "派单量"), ("finished", "办结量"), ("vali
                   ("handling_seconds", "办理时长")]  # fmt: skip
 
 
-def _category_q(pk: int) -> Q:
-    """Orders in a category of any level (the leaf, its parent or its top category)."""
-    return Q(category_id=pk) | Q(category__parent_id=pk) | Q(category__parent__parent_id=pk)
+def _filters(request) -> Filters | None:
+    """The dimension a number was broken down by, from its link; None when an id names nothing."""
+    found = {}
+    for name, model in (("unit", Unit), ("category", Category), ("area", Unit)):
+        value = request.GET.get(name, "")
+        if value:
+            found[name] = model.objects.filter(pk=value).first() if value.isdigit() else None
+            if found[name] is None:
+                return None
+    return Filters(**found)
 
 
 def disclosure(request):

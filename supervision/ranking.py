@@ -1,10 +1,8 @@
 """红黑榜: units ranked by the composite score of ``analytics.indicators`` over a period, and the 通报 text."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-
-from django.utils import timezone
 
 from analytics import rollup
 from analytics.indicators import UnitScore, unit_scores, weights
@@ -42,8 +40,7 @@ def rank_units(start: date, end: date) -> Ranking:
     """Rank over the days ``start`` … ``end`` (Beijing time, both included); equal scores share a rank.
     Units with fewer than ``ranking_min_orders`` orders dispatched in the period are listed but not ranked."""
     rollup.refresh()  # a ranking is published: it must include the last minute's work
-    tz = timezone.get_current_timezone()
-    scores = unit_scores(datetime.combine(start, time.min, tz), datetime.combine(end + timedelta(days=1), time.min, tz))
+    scores = unit_scores(start, end + timedelta(days=1))
     w, minimum = weights(), get_setting("ranking_min_orders")
     with_score = [(s, s.composite(w) if s.dispatched >= minimum else None) for s in scores]
     ordered = sorted(((s, c) for s, c in with_score if c is not None), key=lambda sc: (-sc[1], sc[0].unit_name))

@@ -74,3 +74,20 @@ def test_reply_quality_on_the_order_for_supervisors_and_per_unit(client, staff, 
     client.force_login(staff["leader"])
     summary = client.get("/analytics/reply-quality/").content.decode()
     assert "一区" in summary and "100%" in summary  # its one reply is template-only
+
+
+def test_drill_down_by_category_and_area_and_unknown_ids(client, staff, week, order_data, city):
+    from categories.models import Category
+
+    client.force_login(staff["leader"])
+    start = (timezone.localdate() - timedelta(days=29)).isoformat()
+    top = Category.objects.get(pk=order_data["category"]).parent.parent
+
+    def count(**params):
+        page = client.get("/analytics/orders/", {"counter": "received", "start": start, **params})
+        return page.content.decode().count('href="/orders/2')
+
+    assert count(category=top.pk) == 3
+    assert count(unit=city["d1"].pk) == 2  # the third was answered directly: no lead unit
+    assert count(unit=city["d2"].pk) == 0
+    assert count(category=999999) == 0 and count(area="abc") == 0

@@ -191,3 +191,17 @@ def test_drill_down_lists_the_orders_behind_each_counter(orders):
     totals = indicators.totals(*WEEK)
     for name in ("received", "direct", "dispatched", "responded", "finished", "returns", "supervised"):
         assert len(behind[name]) == getattr(totals, name), name
+
+
+def test_drill_down_filters_match_the_breakdown_filters(orders, city):
+    for filters in (
+        Filters(unit=city["d1"]),
+        Filters(unit=city["d1"], sub_units=False),
+        Filters(area=city["d1"]),
+        Filters(category=orders["a"].category.parent.parent),
+        Filters(channel="web"),
+        Filters(enterprise=True),
+    ):
+        for name in ("received", "dispatched", "finished", "returns"):
+            behind = rollup.orders_behind(name, *WEEK).filter(filters.order_q())
+            assert behind.count() == getattr(indicators.totals(*WEEK, filters), name), (filters, name)
