@@ -353,7 +353,10 @@ def answer_directly(
     fields = {"reply_content": answer, "reply_result": ReplyResult.EXPLAINED, "replied_at": at}
     data = {"source": source[:200]} if source else {}
     if article not in (None, ""):
-        cited = Article.objects.filter(pk=getattr(article, "pk", article)).first() if _is_id(article) else None
+        try:
+            cited = Article.objects.filter(pk=int(getattr(article, "pk", article))).first()
+        except (TypeError, ValueError, OverflowError):
+            cited = None
         if cited is None or not cited.is_in_force(timezone.localdate(at)):
             raise InvalidInput({"article": "引用的知识条目不存在、已下线或已过期"})
         fields["answered_article"] = cited
@@ -361,11 +364,6 @@ def answer_directly(
     step = _close(Closure.DIRECT, at, answer, **fields)
     step.data = data
     return step
-
-
-def _is_id(value) -> bool:
-    value = getattr(value, "pk", value)
-    return isinstance(value, int) or (isinstance(value, str) and value.isdigit() and len(value) < 19)
 
 
 @transition(Action.TRANSFER, _guard_front_desk(Action.TRANSFER))

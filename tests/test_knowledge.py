@@ -383,3 +383,13 @@ def test_usage_page_counts_direct_answers_per_type_and_article_and_lists_unused(
     assert used.title in page and unused.title in page and case.title not in page
     never = page.split("从未被引用的知识")[1]
     assert unused.title in never and used.title not in never
+
+
+@pytest.mark.parametrize("cited", ["abc", "9" * 30, -1])
+def test_citing_a_malformed_article_id_names_the_field(staff, order_data, cited):
+    order = t.intake(staff["operator"], order_data)[0]
+    with pytest.raises(InvalidInput) as refused:
+        t.answer_directly(order, staff["operator"], answer="答复", article=cited)
+    assert "article" in refused.value.errors
+    order.refresh_from_db()
+    assert order.state == State.PENDING_DISPATCH
