@@ -564,3 +564,53 @@ def issues_from_orders(orders: Iterable, *, now: datetime | None = None, top: in
             )
         )
     return find_issues(messages, now=now, top=top)
+
+
+# --- snapshots of the work orders' hot issues (dashboard, daily report) ----------------------------------------
+
+SNAPSHOT_TOP = 20
+SNAPSHOT_KEEP = timedelta(days=90)
+
+
+def take_snapshot(now: datetime | None = None, days: int | None = None) -> int:
+    """Group the orders received in the last ``days`` days (setting ``hot_issue_days``) into hot issues and store
+    the top ones as one snapshot (``analytics.HotIssue`` rows sharing ``computed_at``); returns how many.
+
+    Merged orders (并单) are left out: their main order stands for them. Snapshots older than 90 days are removed.
+    """
+    from django.db import transaction
+    from django.utils import timezone
+
+    from analytics.models import HotIssue
+    from orders.models import WorkOrder
+    from system.config import get_setting
+
+    now = now or timezone.now()
+    days = days or get_setting("hot_issue_days")
+    window_start = now - timedelta(days=days)
+    orders = list(
+        WorkOrder.objects.filter(received_at__gte=window_start, received_at__lt=now, parent__isnull=True)
+        .select_related("area")
+        .only("number", "caller_phone", "title", "content", "received_at", "address", "area__name", "area__path")
+    )
+    by_number = {order.number: order for order in orders}
+    issues = issues_from_orders(orders, now=now, top=SNAPSHOT_TOP)
+    with transaction.atomic():
+        for issue in issues:
+            row = HotIssue.objects.create(
+                computed_at=now, window_start=window_start, window_end=now, rank=issue.rank, heat=issue.heat,
+                first_at=issue.start, last_at=issue.end, place=issue.place[:200],
+                description=issue.description[:300], order_count=len(issue.messages),
+                caller_count=len({m.user for m in issue.messages}),
+            )  # fmt: skip
+            row.orders.set([by_number[m.id] for m in issue.messages])
+        HotIssue.objects.filter(computed_at__lt=now - SNAPSHOT_KEEP).delete()
+    return len(issues)
+
+
+def latest_snapshot():
+    """The issues of the latest snapshot, hottest first (an empty queryset before the first run)."""
+    from analytics.models import HotIssue
+
+    latest = HotIssue.objects.order_by("-computed_at").values_list("computed_at", flat=True).first()
+    return HotIssue.objects.filter(computed_at=latest).order_by("rank") if latest else HotIssue.objects.none()

@@ -16,7 +16,7 @@ the rates are ratios of counters, over a period of days and any filter of the or
 A rate with nothing to divide by is None (no data), never 0.
 """
 
-from dataclasses import dataclass, field, make_dataclass
+from dataclasses import dataclass, field, make_dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -198,6 +198,22 @@ def breakdown(dimension: str, start: date, end: date, filters: Filters = ALL) ->
             text = "涉企" if key else "非涉企"
         result.append((key, text if text not in (None, "") else "未指定", _counts(row)))
     return result
+
+
+def sub_unit_breakdown(unit, start: date, end: date, filters: Filters = ALL) -> list[tuple[object, str, Counts]]:
+    """(unit, label, counts) for the orders a unit leads itself ("本级") and for each direct sub-unit with its own
+    subtree, largest 受理量 first; the sum over the rows is the unit's total with sub-units."""
+    children = list(unit.children.all())
+    rows = _rows(start, end, replace(filters, unit=unit, sub_units=True)).values("unit_path").annotate(**SUMS)
+    sums: dict[int, dict] = {}
+    for row in rows:
+        owner = next((c for c in children if row["unit_path"].startswith(c.path)), unit)
+        target = sums.setdefault(owner.pk, {name: 0 for name in COUNTERS})
+        for name in COUNTERS:
+            target[name] += row[name] or 0
+    by_pk = {u.pk: u for u in [unit, *children]}
+    result = [(by_pk[pk], "本级" if pk == unit.pk else by_pk[pk].name, _counts(row)) for pk, row in sums.items()]
+    return sorted(result, key=lambda r: (-r[2].received, r[0].path))
 
 
 def series(period: str, start: date, end: date, filters: Filters = ALL) -> list[tuple[date, Counts]]:

@@ -62,3 +62,80 @@ class RollupState(models.Model):
     class Meta:
         verbose_name = _("统计进度")
         verbose_name_plural = _("统计进度")
+
+
+class HotIssue(models.Model):
+    """One issue of a 热点问题 snapshot: the hottest issues of the last days, recomputed by the worker.
+
+    Each run writes a whole snapshot (same ``computed_at``); the dashboard shows the latest, the daily report
+    compares with earlier ones. Message ids are the orders' numbers, so the orders behind an issue are kept.
+    """
+
+    computed_at = models.DateTimeField(_("计算时间"), db_index=True)
+    window_start = models.DateTimeField(_("统计起点"))
+    window_end = models.DateTimeField(_("统计终点"))
+    rank = models.PositiveIntegerField(_("热度排名"))
+    heat = models.FloatField(_("热度指数"))
+    first_at = models.DateTimeField(_("最早受理"))
+    last_at = models.DateTimeField(_("最近受理"))
+    place = models.CharField(_("地点/人群"), max_length=200, blank=True)
+    description = models.CharField(_("问题描述"), max_length=300)
+    order_count = models.PositiveIntegerField(_("工单数"))
+    caller_count = models.PositiveIntegerField(_("诉求人数"))
+    orders = models.ManyToManyField("orders.WorkOrder", related_name="+", verbose_name=_("工单"))
+
+    class Meta:
+        ordering = ["-computed_at", "rank"]
+        verbose_name = _("热点问题")
+        verbose_name_plural = _("热点问题")
+
+    @property
+    def time_range(self) -> str:
+        return f"{self.first_at:%Y/%m/%d} 至 {self.last_at:%Y/%m/%d}"
+
+
+class ReportKind(models.TextChoices):
+    DAILY = "daily", _("热线要情（日报）")
+    WEEKLY = "weekly", _("周统计")
+    MONTHLY = "monthly", _("月报告")
+    ANNUAL = "annual", _("年度分析")
+
+
+class Report(models.Model):
+    """An archived report: its period, the figures it was made from, and the XLSX and PDF files made from them."""
+
+    kind = models.CharField(_("报告类型"), max_length=10, choices=ReportKind.choices)
+    start = models.DateField(_("起始日期"))
+    end = models.DateField(_("截止日期"))  # inclusive
+    title = models.CharField(_("标题"), max_length=100)
+    data = models.JSONField(_("数据"))
+    xlsx = models.BinaryField(_("Excel 文件"))
+    pdf = models.BinaryField(_("PDF 文件"))
+    generated_at = models.DateTimeField(_("生成时间"))
+    generated_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("生成人"),
+    )  # fmt: skip
+    mailed_at = models.DateTimeField(_("邮件发送时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-start", "kind"]
+        verbose_name = _("统计报告")
+        verbose_name_plural = _("统计报告")
+        constraints = [models.UniqueConstraint(fields=["kind", "start"], name="report_unique_period")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReportSubscription(models.Model):
+    """A user who receives a kind of report by email as soon as it is generated on schedule."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="report_subscriptions")
+    kind = models.CharField(_("报告类型"), max_length=10, choices=ReportKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("报告订阅")
+        verbose_name_plural = _("报告订阅")
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="report_subscription_unique")]

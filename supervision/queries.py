@@ -11,13 +11,20 @@ from supervision.models import SupervisionOrder, SupervisionStatus
 from system.config import get_setting
 
 
-def colour_counts(user: User) -> list[dict]:
+def colour_counts(user: User, unit=None) -> list[dict]:
+    """Open orders per warning colour, reddest first, with the URL of each list; ``unit`` limits them to the
+    orders a unit and its sub-units lead."""
     open_orders = visible_orders(user).filter(state__in=OPEN_STATES)
+    suffix = ""
+    if unit is not None:
+        open_orders = open_orders.filter(lead_unit__path__startswith=unit.path)
+        suffix = f"&unit={unit.code}"
     counts = dict(open_orders.values_list("warning").annotate(n=Count("pk")).values_list("warning", "n"))
     return [
-        {"colour": c.value, "label": c.label, "count": counts.get(c.value, 0), "url": f"/orders/?warning={c.value}"}
+        {"colour": c.value, "label": c.label, "count": counts.get(c.value, 0),
+         "url": f"/orders/?warning={c.value}{suffix}"}
         for c in reversed(Warning)
-    ]
+    ]  # fmt: skip
 
 
 def unit_colour_table(user: User, limit: int = 30) -> list[dict]:

@@ -45,6 +45,12 @@ SETTINGS: dict[str, SettingSpec] = {
         parser="analytics.indicators.parse_weights",
         help="三个非负小数，逗号分隔，和为 1；默认为北京“三率”考核的 10%、45%、45%。",
     ),
+    "hot_issue_days": SettingSpec(
+        default="7",
+        label="热点问题：统计最近多少天的工单",
+        parser="system.config.parse_positive_int",
+        help="后台每小时按这段时间的工单重新归并热点问题，驾驶舱和日报显示最新结果。",
+    ),
     "ranking_min_orders": SettingSpec(
         default="5",
         label="红黑榜：参与排名的最少派单量",

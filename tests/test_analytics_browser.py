@@ -56,3 +56,19 @@ def test_leader_clicks_a_kpi_and_sees_its_orders(live_server, page, demo):
     page.click("a[data-kpi='响应率']")
     page.wait_for_url(lambda url: "counter=responded" in url)
     assert "受理量" not in page.locator("h1").inner_text() and "响应率" in page.locator("h1").inner_text()
+    # A slice of the category pie: its orders.
+    page.go_back()
+    page.wait_for_function("document.querySelector('#chart-categories canvas') !== null")
+    page.locator("#chart-categories").scroll_into_view_if_needed()
+    page.wait_for_timeout(800)  # the pie's opening animation
+    box = page.locator("#chart-categories").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url(lambda url: "category=" in url)
+    assert page.locator("table.orders tbody tr").count() == 3
+    # The unit dashboard of the unit that leads one of them, from the overview's area table and the unit list.
+    page.goto(f"{base}/analytics/unit/?unit={Unit.objects.get(code='A7').pk}")
+    card = page.locator("a[data-kpi='受理量']")
+    assert card.locator("strong").inner_text() == "1"
+    card.click()
+    page.wait_for_url(lambda url: "/analytics/orders/" in url and "unit=" in url)
+    assert page.locator("table.orders tbody tr td:first-child").all_inner_texts() == [numbers[-1]]

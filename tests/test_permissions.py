@@ -36,6 +36,10 @@ ARGS = {
     "knowledge:withdraw": lambda city: [1],
     "knowledge:revision": lambda city: [1, 1],
     "faq:detail": lambda city: [1],
+    "analytics:hot_issue": lambda city: [1],
+    "analytics:report": lambda city: [1],
+    "analytics:report_pdf": lambda city: [1],
+    "analytics:report_xlsx": lambda city: [1],
 }
 
 
