@@ -325,7 +325,7 @@ def report_list(request):
     if kind in ReportKind.values:
         found = found.filter(kind=kind)
     page = Paginator(found.order_by("-start", "kind"), 20).get_page(request.GET.get("page"))
-    error = ""
+    error, status = "", 400
     if request.method == "POST":
         if request.POST.get("action") == "subscribe":
             chosen = set(request.POST.getlist("kinds")) & set(ReportKind.values)
@@ -346,6 +346,8 @@ def report_list(request):
             report = reports.generate(kind_value, chosen_day, user=request.user)
         except ValueError as exc:
             error = str(exc)
+        except reports.NoChineseFont as exc:
+            error, status = str(exc), 503
         else:
             messages.success(request, f"已生成：{report.title}")
             return redirect("analytics:report", pk=report.pk)
@@ -355,7 +357,7 @@ def report_list(request):
         "subscribed": subscribed, "yesterday": timezone.localdate() - timedelta(days=1),
         "kind_query": urlencode({"kind": kind}) if kind else "",
     }  # fmt: skip
-    return render(request, "analytics/reports.html", context, status=400 if error else 200)
+    return render(request, "analytics/reports.html", context, status=status if error else 200)
 
 
 @role_required(*REPORT_READERS)

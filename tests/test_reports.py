@@ -155,3 +155,15 @@ def test_only_leaders_supervisors_and_admins_read_reports(client, staff):
     for role in ("operator", "h1", "dispatcher"):
         client.force_login(staff[role])
         assert client.get("/analytics/reports/").status_code == 403
+
+
+def test_without_a_chinese_font_the_check_warns_and_generation_says_why(client, staff, settings, monkeypatch):
+    from analytics.apps import report_font_check
+
+    settings.REPORT_FONT = ""
+    monkeypatch.setattr(reports, "FONT_CANDIDATES", ("/nonexistent/font.ttc",))
+    assert [m.id for m in report_font_check(None)] == ["analytics.W001"]
+    client.force_login(staff["leader"])
+    response = client.post("/analytics/reports/", {"kind": "daily", "day": "2026-01-05"})
+    assert response.status_code == 503 and "fonts-wqy-microhei" in response.content.decode()
+    assert not Report.objects.exists()
