@@ -139,3 +139,23 @@ class ReportSubscription(models.Model):
         verbose_name = _("报告订阅")
         verbose_name_plural = _("报告订阅")
         constraints = [models.UniqueConstraint(fields=["user", "kind"], name="report_subscription_unique")]
+
+
+class ReplyScore(models.Model):
+    """答复质量 of an order's latest unit reply (analytics/reply_quality.py), stored by the worker after the reply
+    so that per-unit summaries are one aggregate query, not a scoring run over every reply of the period."""
+
+    order = models.OneToOneField("orders.WorkOrder", on_delete=models.CASCADE, related_name="reply_score")
+    unit = models.ForeignKey("org.Unit", on_delete=models.CASCADE, related_name="+")
+    replied_at = models.DateTimeField(_("答复时间"))
+    relevance = models.FloatField(_("相关性"))
+    completeness = models.FloatField(_("完整性"))
+    substance = models.FloatField(_("实质内容"))
+    timeliness = models.FloatField(_("及时性"), null=True)
+    score = models.FloatField(_("得分"))
+    flags = models.CharField(_("问题标记"), max_length=200, blank=True)  # ",template_only,late," or ""
+
+    class Meta:
+        verbose_name = _("答复质量评分")
+        verbose_name_plural = _("答复质量评分")
+        indexes = [models.Index(fields=["replied_at", "unit"])]

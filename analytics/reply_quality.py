@@ -47,8 +47,6 @@ import logging
 import math
 import re
 import unicodedata
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -436,42 +434,74 @@ def score_order(order: "WorkOrder", *, calendar: WorkCalendar | None = None) -> 
     return score(order.title, order.content, reply, started, order.replied_at, due_at=order.due_at, calendar=calendar)
 
 
-def unit_summary(orders: Iterable["WorkOrder"], *, calendar: WorkCalendar | None = None) -> list[dict]:
-    """Per lead unit: replies scored, average score and dimensions, share of replies with each flag; worst first.
+SCORE_STATE = "reply_scores"
+SCORE_MARGIN = timedelta(minutes=5)
 
-    Plain Python over the orders given, so the caller chooses them (period, units) and their query
-    (``select_related("lead_unit")`` avoids a query per order).
-    """
+
+def store_scores(now: datetime | None = None, *, calendar: WorkCalendar | None = None) -> int | None:
+    """Score the unit replies made or changed since the last run into ``ReplyScore``; None when another run holds
+    the claim. Same claim as the roll-up: a conditional UPDATE moves the watermark, in the transaction that
+    writes the scores. A reply cleared by 重办 loses its score until the unit replies again."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from analytics.models import ReplyScore, RollupState
+    from analytics.rollup import EPOCH
+    from orders.models import WorkOrder
+
     if calendar is None:
         from workcalendar.worktime import get_calendar
 
         calendar = get_calendar()
-    groups: dict[int, list[Quality]] = defaultdict(list)
-    names: dict[int, str] = {}
-    for order in orders:
-        if order.lead_unit_id is None:
-            continue
-        quality = score_order(order, calendar=calendar)
-        if quality is None:
-            continue
-        groups[order.lead_unit_id].append(quality)
-        names[order.lead_unit_id] = order.lead_unit.name
+    now = now or timezone.now()
+    with transaction.atomic():
+        state, _ = RollupState.objects.get_or_create(name=SCORE_STATE, defaults={"watermark": EPOCH})
+        if RollupState.objects.filter(name=SCORE_STATE, watermark=state.watermark).update(watermark=now) != 1:
+            return None
+        changed = WorkOrder.objects.filter(updated_at__gte=state.watermark - SCORE_MARGIN).only(
+            "title", "content", "reply_content", "reply_measures", "reply_result", "lead_unit", "received_at",
+            "dispatched_at", "limit_started_at", "replied_at", "due_at",
+        )  # fmt: skip
+        stored = 0
+        for order in changed.iterator(chunk_size=500):
+            quality = None
+            if order.dispatched_at and order.replied_at and order.reply_result and order.lead_unit_id:
+                quality = score_order(order, calendar=calendar)
+            if quality is None:
+                ReplyScore.objects.filter(order=order).delete()
+                continue
+            ReplyScore.objects.update_or_create(order=order, defaults={
+                "unit_id": order.lead_unit_id, "replied_at": order.replied_at, "relevance": quality.relevance,
+                "completeness": quality.completeness, "substance": quality.substance,
+                "timeliness": quality.timeliness, "score": quality.score,
+                "flags": "".join(f",{flag.value}" for flag in quality.flags) + ("," if quality.flags else ""),
+            })  # fmt: skip
+            stored += 1
+        return stored
+
+
+def unit_summary(scores) -> list[dict]:
+    """Per unit over stored ``ReplyScore`` rows: replies scored, average score and dimensions, share of replies
+    with each flag; worst first. The caller chooses the rows (period, visible units)."""
+    from django.db.models import Avg, Count, Q
+
+    shares = {f"flag_{flag.value}": Count("pk", filter=Q(flags__contains=f",{flag.value},")) for flag in Flag}
+    grouped = (
+        scores.values("unit_id", "unit__name")
+        .annotate(count=Count("pk"), score=Avg("score"), relevance=Avg("relevance"),
+                  completeness=Avg("completeness"), substance=Avg("substance"), timeliness=Avg("timeliness"),
+                  **shares)
+        .order_by()
+    )  # fmt: skip
     rows = []
-    for unit_id, qualities in groups.items():
-        count = len(qualities)
-        timely = [q.timeliness for q in qualities if q.timeliness is not None]
-        rows.append(
-            {
-                "unit_id": unit_id,
-                "unit_name": names[unit_id],
-                "count": count,
-                "score": round(sum(q.score for q in qualities) / count, 1),
-                "relevance": round(sum(q.relevance for q in qualities) / count, 2),
-                "completeness": round(sum(q.completeness for q in qualities) / count, 2),
-                "substance": round(sum(q.substance for q in qualities) / count, 2),
-                "timeliness": round(sum(timely) / len(timely), 2) if timely else None,
-                "flags": {flag.value: round(sum(flag in q.flags for q in qualities) / count, 3) for flag in Flag},
-            }
-        )
+    for row in grouped:
+        count = row["count"]
+        rows.append({
+            "unit_id": row["unit_id"], "unit_name": row["unit__name"], "count": count,
+            "score": round(row["score"], 1), "relevance": round(row["relevance"], 2),
+            "completeness": round(row["completeness"], 2), "substance": round(row["substance"], 2),
+            "timeliness": None if row["timeliness"] is None else round(row["timeliness"], 2),
+            "flags": {flag.value: round(row[f"flag_{flag.value}"] / count, 3) for flag in Flag},
+        })  # fmt: skip
     rows.sort(key=lambda row: (row["score"], row["unit_name"]))
     return rows

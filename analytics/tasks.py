@@ -2,13 +2,19 @@
 
 from django_tasks import task
 
-from analytics import hot_issues, reports, rollup
+from analytics import hot_issues, reply_quality, reports, rollup
 
 
 @task()
 def refresh_rollup() -> dict:
     """Recompute the daily roll-up for the days touched since the last run. Safe to run twice at once."""
     return {"days": rollup.refresh()}
+
+
+@task()
+def score_replies() -> dict:
+    """答复质量 of the replies made since the last run. Safe to run twice at once."""
+    return {"scored": reply_quality.store_scores()}
 
 
 @task()

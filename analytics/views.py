@@ -14,7 +14,7 @@ from accounts.permissions import role_required
 from accounts.roles import Role
 from analytics import hot_issues, indicators, reply_quality, reports, rollup
 from analytics.indicators import Filters
-from analytics.models import HotIssue, Report, ReportKind, ReportSubscription, RollupState
+from analytics.models import HotIssue, ReplyScore, Report, ReportKind, ReportSubscription, RollupState
 from categories.models import Category
 from orders.queries import visible_orders
 from org.models import Unit
@@ -300,15 +300,13 @@ def disclosure(request):
 
 @role_required(*READERS)
 def reply_quality_by_unit(request):
-    """答复质量 per lead unit over the replies of a period, worst first."""
+    """答复质量 per lead unit over the replies of a period (scores stored by the worker), worst first."""
     start, end = _period(request)
     low, high = rollup.day_bounds(start, end + timedelta(days=1))
-    replied = (
-        visible_orders(request.user)
-        .filter(replied_at__gte=low, replied_at__lt=high, dispatched_at__isnull=False)
-        .select_related("lead_unit")
-    )
-    context = {"title": "答复质量", "start": start, "end": end, "rows": reply_quality.unit_summary(replied)}
+    scores = ReplyScore.objects.filter(replied_at__gte=low, replied_at__lt=high)
+    if not request.user.is_citywide:
+        scores = scores.filter(unit__in=request.user.visible_units)
+    context = {"title": "答复质量", "start": start, "end": end, "rows": reply_quality.unit_summary(scores)}
     return render(request, "analytics/reply_quality.html", context)
 
 

@@ -31,6 +31,7 @@ JOBS: dict[str, Job] = {
     "heartbeat": Job(timedelta(seconds=30), "system.tasks.heartbeat"),
     "watch_orders": Job(timedelta(seconds=60), "supervision.tasks.watch_orders"),
     "rollup": Job(timedelta(seconds=60), "analytics.tasks.refresh_rollup"),
+    "reply_scores": Job(timedelta(seconds=60), "analytics.tasks.score_replies"),
     "hot_issues": Job(timedelta(hours=1), "analytics.tasks.refresh_hot_issues"),
     "reports": Job(timedelta(minutes=15), "analytics.tasks.generate_due_reports"),
 }

@@ -71,6 +71,9 @@ def test_reply_quality_on_the_order_for_supervisors_and_per_unit(client, staff, 
     assert "答复质量" in page and "套话答复" in page
     client.force_login(staff["h1"])
     assert "答复质量" not in client.get(f"/orders/{order.number}/").content.decode()
+    from analytics.reply_quality import store_scores
+
+    store_scores()
     client.force_login(staff["leader"])
     summary = client.get("/analytics/reply-quality/").content.decode()
     assert "一区" in summary and "100%" in summary  # its one reply is template-only

@@ -1,5 +1,5 @@
 import csv
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -172,21 +172,37 @@ def test_score_order_reads_the_reply_and_the_deadline(city):
     assert score_order(measures).substance > score_order(order(city["d1"], "幸福路路灯已修复。")).substance
 
 
-def test_unit_summary_aggregates_per_lead_unit_worst_first(city):
-    orders = [
-        order(city["d1"], SUBSTANTIVE),
-        order(city["d1"], TEMPLATE),
-        order(city["d2"], SUBSTANTIVE),
-        order(city["d2"], ""),  # no reply yet: not counted
-        order(None, TEMPLATE),  # not dispatched: no unit to blame
-    ]
-    rows = unit_summary(orders)
+@pytest.mark.django_db
+def test_scores_are_stored_after_each_reply_and_summarised_per_unit_worst_first(staff, order_data, city):
+    from django.utils import timezone
+
+    from analytics.models import ReplyScore
+    from analytics.reply_quality import store_scores
+    from orders import transitions as t
+
+    def replied(unit, content):
+        at = timezone.now() - timedelta(hours=3)
+        o = t.dispatch(t.intake(staff["operator"], order_data, at=at)[0], staff["dispatcher"], lead_unit=unit, at=at)
+        handler = staff["h1"] if unit == city["d1"] else staff["h2"]
+        o = t.sign(o, handler, at=at + timedelta(minutes=5))
+        return t.reply(o, handler, result="resolved", content=content, measures="见答复。", at=at + timedelta(hours=1))
+
+    good, template, other = replied(city["d1"], SUBSTANTIVE), replied(city["d1"], TEMPLATE), replied(city["d2"], BOTH)
+    t.dispatch(t.intake(staff["operator"], order_data)[0], staff["dispatcher"], lead_unit=city["d2"])  # no reply yet
+    assert store_scores() == 3
+    later = timezone.now() + timedelta(hours=1)
+    assert store_scores(later) == 3  # changes near the watermark are read again (safety margin), not duplicated
+    assert store_scores(later + timedelta(minutes=1)) == 0 and ReplyScore.objects.count() == 3
+    rows = unit_summary(ReplyScore.objects.all())
     assert [r["unit_name"] for r in rows] == ["一区", "二区"]
     d1, d2 = rows
     assert d1["count"] == 2 and d2["count"] == 1
     assert d1["flags"]["template_only"] == 0.5 and d2["flags"]["template_only"] == 0.0
-    assert d1["score"] == pytest.approx((score_order(orders[0]).score + score_order(orders[1]).score) / 2, abs=0.1)
-    assert d1["score"] < d2["score"]
+    expected = (score_order(good).score + score_order(template).score) / 2
+    assert d1["score"] == pytest.approx(expected, abs=0.1) and d1["score"] < d2["score"]
+    assert ReplyScore.objects.get(order=template).flags == ",template_only,"
+    assert unit_summary(ReplyScore.objects.none()) == []
+    del other
 
 
 def test_partial_shows_dimensions_score_and_flags():
