@@ -12,7 +12,7 @@ class AnalyticsConfig(AppConfig):
 
 def report_font_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """PDF reports embed a Chinese font from the system: say so at start-up if there is none."""
-    from analytics.reports import NoChineseFont, chinese_font
+    from analytics.fonts import NoChineseFont, chinese_font
 
     try:
         chinese_font()

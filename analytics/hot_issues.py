@@ -612,5 +612,4 @@ def latest_snapshot():
     """The issues of the latest snapshot, hottest first (an empty queryset before the first run)."""
     from analytics.models import HotIssue
 
-    latest = HotIssue.objects.order_by("-computed_at").values_list("computed_at", flat=True).first()
-    return HotIssue.objects.filter(computed_at=latest).order_by("rank") if latest else HotIssue.objects.none()
+    return HotIssue.latest()

@@ -93,6 +93,12 @@ class HotIssue(models.Model):
     def time_range(self) -> str:
         return f"{self.first_at:%Y/%m/%d} 至 {self.last_at:%Y/%m/%d}"
 
+    @classmethod
+    def latest(cls) -> models.QuerySet:
+        """The issues of the latest snapshot, hottest first (none before the first run)."""
+        newest = cls.objects.order_by("-computed_at").values_list("computed_at", flat=True).first()
+        return cls.objects.filter(computed_at=newest).order_by("rank") if newest else cls.objects.none()
+
 
 class ReportKind(models.TextChoices):
     DAILY = "daily", _("热线要情（日报）")

@@ -20,14 +20,14 @@ import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from analytics import hot_issues, indicators, rollup
+from analytics import indicators, rollup
+from analytics.fonts import NoChineseFont, chinese_font  # noqa: F401 - NoChineseFont is raised through here
 from analytics.models import HotIssue, Report, ReportKind, ReportSubscription
 from orders.models import OPEN_STATES, Priority, Warning, WorkOrder
 
@@ -172,7 +172,7 @@ ISSUE_COLUMNS = ["热度排名", "问题ID", "热度指数", "时间范围", "�
 def _hot_issues(start: date, stop: date) -> list[HotIssue]:
     """The hot issues of the latest snapshot that were active in the period."""
     low, high = rollup.day_bounds(start, stop)
-    return [i for i in hot_issues.latest_snapshot() if i.last_at >= low and i.first_at < high]
+    return [i for i in HotIssue.latest() if i.last_at >= low and i.first_at < high]
 
 
 def _order_rows(orders) -> list[list]:
@@ -321,26 +321,6 @@ def to_xlsx(data: dict) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-)
-
-
-class NoChineseFont(RuntimeError):
-    pass
-
-
-def chinese_font() -> Path:
-    """The CJK font embedded in PDFs: settings.REPORT_FONT (env REPORT_FONT) or a Debian font package's file."""
-    for candidate in filter(None, (settings.REPORT_FONT, *FONT_CANDIDATES)):
-        if Path(candidate).is_file():
-            return Path(candidate)
-    raise NoChineseFont("没有找到中文字体：请安装 fonts-wqy-microhei，或用环境变量 REPORT_FONT 指定字体文件")
 
 
 def to_pdf(data: dict) -> bytes:

@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 
 from accounts.permissions import role_required
 from accounts.roles import Role
-from analytics import hot_issues, indicators, reply_quality, reports, rollup
+from analytics import indicators, reply_quality, reports, rollup
 from analytics.indicators import Filters
 from analytics.models import HotIssue, ReplyScore, Report, ReportKind, ReportSubscription, RollupState
 from categories.models import Category
@@ -145,7 +145,7 @@ def overview(request):
     context = _dashboard(start, end, Filters(), {}, panels)
     context.update({
         "title": "领导驾驶舱", "colours": supervision_queries.colour_counts(request.user),
-        "updated": _updated(), "hot_issues": hot_issues.latest_snapshot()[:10],
+        "updated": _updated(), "hot_issues": HotIssue.latest()[:10],
     })  # fmt: skip
     return render(request, "analytics/overview.html", context)
 

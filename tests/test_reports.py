@@ -158,10 +158,11 @@ def test_only_leaders_supervisors_and_admins_read_reports(client, staff):
 
 
 def test_without_a_chinese_font_the_check_warns_and_generation_says_why(client, staff, settings, monkeypatch):
+    from analytics import fonts
     from analytics.apps import report_font_check
 
     settings.REPORT_FONT = ""
-    monkeypatch.setattr(reports, "FONT_CANDIDATES", ("/nonexistent/font.ttc",))
+    monkeypatch.setattr(fonts, "FONT_CANDIDATES", ("/nonexistent/font.ttc",))
     assert [m.id for m in report_font_check(None)] == ["analytics.W001"]
     client.force_login(staff["leader"])
     response = client.post("/analytics/reports/", {"kind": "daily", "day": "2026-01-05"})
