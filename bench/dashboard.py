@@ -880,12 +880,25 @@ def measure_refresh(ref: datetime, counts: list[int]) -> list[dict[str, Any]]:
                 ({"seconds": float(q["time"]), "sql": q["sql"]} for q in ctx.captured_queries),
                 key=lambda s: -s["seconds"],
             )
+            reads = [s for s in statements if s["sql"].lstrip().upper().startswith("SELECT")]
+            writes = [s for s in statements if s["sql"].lstrip().upper().startswith(("INSERT", "DELETE"))]
+            result = {
+                "touched": count, "detail": touched, "touch_s": round(touch_s, 2), "days_recomputed": days,
+                # one rebuild (DELETE + INSERT of the roll-up rows) per range of consecutive days
+                "ranges": sum(1 for s in writes if s["sql"].lstrip().upper().startswith("DELETE")),
+                "refresh_s": round(seconds, 2), "select_s": round(sum(s["seconds"] for s in reads), 2),
+                "write_s": round(sum(s["seconds"] for s in writes), 2), "queries": len(statements),
+                "slowest_sql": statements[:5],
+            }  # fmt: skip
+            if count == max(counts) and reads:  # the plan of the slowest read, on the touched data
+                with connection.cursor() as cursor:
+                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {reads[0]['sql']}")
+                    result["explained"] = {**reads[0], "plan": "\n".join(r[0] for r in cursor.fetchall())}
             transaction.set_rollback(True)
-        results.append({
-            "touched": count, "detail": touched, "touch_s": round(touch_s, 2), "days_recomputed": days,
-            "refresh_s": round(seconds, 2), "queries": len(statements), "slowest_sql": statements[:5],
-        })  # fmt: skip
-        print(f"  K={count}: {days} days recomputed in {seconds:.2f} s ({len(statements)} queries)", flush=True)
+        results.append(result)
+        print(f"  K={count}: {days} days in {result['ranges']} ranges recomputed in {seconds:.2f} s "
+              f"(SQL: {result['select_s']} s reading, {result['write_s']} s writing; {len(statements)} queries)",
+              flush=True)  # fmt: skip
     with connection.cursor() as cursor:  # the rolled-back roll-up rows leave dead tuples behind
         from analytics.models import DailyStat
 
@@ -983,17 +996,25 @@ def run_markdown(key: str, run: dict[str, Any]) -> list[str]:
         parts += [
             "### Incremental maintenance (`rollup.refresh(now)` after K orders changed; rolled back)",
             "",
-            "| K orders touched | touch s | days recomputed | refresh s | queries | slowest statement s |",
-            "|-----------------:|--------:|----------------:|----------:|--------:|--------------------:|",
+            "| K orders touched | touch s | days recomputed | ranges | refresh s | SQL reading s | SQL writing s "
+            "| queries | slowest statement s |",
+            "|-----------------:|--------:|----------------:|-------:|----------:|--------------:|--------------:"
+            "|--------:|--------------------:|",
         ]
         for r in run["maintenance"]:
             slowest = r["slowest_sql"][0]["seconds"] if r["slowest_sql"] else 0
-            parts.append(f"| {r['touched']:,} | {r['touch_s']} | {r['days_recomputed']} | {r['refresh_s']} "
-                         f"| {r['queries']} | {slowest:.3f} |")  # fmt: skip
+            parts.append(f"| {r['touched']:,} | {r['touch_s']} | {r['days_recomputed']} | {r.get('ranges', '—')} "
+                         f"| {r['refresh_s']} | {r.get('select_s', '—')} | {r.get('write_s', '—')} | {r['queries']} "
+                         f"| {slowest:.3f} |")  # fmt: skip
         worst = max(run["maintenance"], key=lambda r: r["refresh_s"])
         parts += ["", f"Slowest statements of the refresh with K={worst['touched']:,}:", ""]
         parts += [f"- {s['seconds']:.3f} s — `{short_sql(s['sql'])}`" for s in worst["slowest_sql"]]
         parts.append("")
+        for r in run["maintenance"]:
+            if r.get("explained"):
+                e = r["explained"]
+                parts += [f"Plan of the slowest read of the refresh with K={r['touched']:,} ({e['seconds']:.3f} s): "
+                          f"`{short_sql(e['sql'], 400)}`", "", "```", e["plan"], "```", ""]  # fmt: skip
     if run.get("explained"):
         parts += ["### Slow statements explained", ""]
         for item in run["explained"]:
