@@ -14,17 +14,18 @@ What it measures
 
 The data
     N orders received over the 730 days before a reference time (volume growing by a third over the two years,
-    fewer on weekends, mostly during office hours), chronological ids. Categories Zipf-like over the level-3
-    leaves; the area a street (some only a district, a few none), Zipf-like over the streets; the lead unit the
-    area's street (or one of its communities), its district or district department, or the category's default
-    unit (utilities for theirs); 70 % phone; skewed request types; 5 % enterprise. About 20 % are closed directly
-    at intake; the others are dispatched, signed (mostly on time), replied (mostly by the deadline), 70 % of the
-    replies are called back (reached 86 %), ~3 % get a return request and ~2.5 % an extension request. Orders
-    replied without a callback are archived ten days later; the last days' orders are still open. ``created_at``
-    is the reference time for every order, ``updated_at`` the time of its last event.
+    fewer on weekends, mostly during office hours); ids follow the received time within each ``--batch``.
+    Categories Zipf-like over the level-3 leaves; the area a street (some only a district, a few none), Zipf-like
+    over the streets; the lead unit the area's street (or one of its communities), its district or district
+    department, or the category's default unit (utilities for theirs); 70 % phone; skewed request types;
+    5 % enterprise. About 20 % are closed directly at intake; the others are dispatched, signed (mostly on time),
+    replied (mostly by the deadline); 70 % of the replies are called back (reached 86 %); ~3 % get a return
+    request and ~2.5 % an extension request. Orders replied without a callback are archived ten days later; the
+    last days' orders are still open. ``created_at`` is the reference time for every order, ``updated_at`` the
+    time of its last event.
     Written with ``COPY`` (psycopg 3) into a dedicated database, ``hotline_dash_bench`` by default, one
-    transaction per ``--batch`` orders, and reused by later runs: asking for more orders adds the difference
-    (spread over the same two years); ``--fresh`` truncates and generates again.
+    transaction per ``--batch`` orders (each batch spread over the two years), and reused by later runs: asking
+    for more orders adds the difference, the same way; ``--fresh`` truncates and generates again.
 
 Usage (from the repository root)
     .venv/bin/python bench/dashboard.py [--orders 1000000] [--database hotline_dash_bench] [--fresh]
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import itertools
 import json
 import math
 import random
@@ -449,15 +449,17 @@ def generate(count: int, ref: datetime, seed: int, batch: int) -> dict[str, Any]
     master = Master(seed)
     first_id = (WorkOrder.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
     generator = Generator(master, columns, template, ref, seed)
-    stream = generator.orders(first_id, day_plan(count, ref))
     totals = {"orders": 0, "callbacks": 0, "return_requests": 0, "extension_requests": 0}
     started = time.perf_counter()
     while totals["orders"] < count:
         callbacks: list[tuple] = []
         returns: list[tuple] = []
         extensions: list[tuple] = []
-
-        part = split(itertools.islice(stream, batch), callbacks, returns, extensions)
+        # Each batch spans all the days, so the batches committed before an interruption are evenly spread and
+        # a later run adds the rest alike.
+        size = min(batch, count - totals["orders"])
+        stream = generator.orders(first_id + totals["orders"], day_plan(size, ref))
+        part = split(stream, callbacks, returns, extensions)
         t0 = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             done = copy_rows(cursor, WorkOrder._meta.db_table, columns, part)
@@ -781,24 +783,44 @@ def measure_pages(urls: list[dict[str, str]], repeat: int, budget: float, seed: 
 
 
 def explain_slow(pages: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the slowest statement of each page over the target (distinct, slowest first)."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the slowest statement of the pages over the target: distinct statements,
+    taken in turn from each view (slowest first), so every view that misses the target gets its plans."""
     from django.db import connection, transaction
 
-    seen: dict[str, dict[str, Any]] = {}
+    by_view: dict[str, dict[str, dict[str, Any]]] = {}
     for page in sorted(pages, key=lambda p: -(p.get("p95_s") or 0)):
         if (page.get("p95_s") or 0) < TARGET_SECONDS or not page.get("slowest_sql"):
             continue
+        seen = by_view.setdefault(page["view"], {})
         sql = page["slowest_sql"]["sql"]
         if sql not in seen:
             seen[sql] = {"pages": [], "seconds": page["slowest_sql"]["seconds"], "sql": sql}
         seen[sql]["pages"].append(f"{page['view']} {page['label']}")
-    chosen = sorted(seen.values(), key=lambda s: -s["seconds"])[:limit]
+    queues = [sorted(seen.values(), key=lambda s: -s["seconds"]) for seen in by_view.values()]
+    chosen: list[dict[str, Any]] = []
+    while len(chosen) < limit and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop(0))
     for item in chosen:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {item['sql']}")
             item["plan"] = "\n".join(r[0] for r in cursor.fetchall())
             transaction.set_rollback(True)
     return chosen
+
+
+def planner_settings() -> dict[str, str]:
+    """The PostgreSQL settings behind the plans, beyond those ``machine()`` reports."""
+    from django.db import connection
+
+    names = ("effective_cache_size", "random_page_cost", "max_parallel_workers_per_gather", "jit")
+    with connection.cursor() as cursor:
+        out = {}
+        for name in names:
+            cursor.execute(f"SHOW {name}")
+            out[name] = cursor.fetchone()[0]
+    return out
 
 
 # --------------------------------------------------------------------------------------------- maintenance
@@ -956,7 +978,7 @@ def run_markdown(key: str, run: dict[str, Any]) -> list[str]:
         f"Database: `{run['database']}`, reference time {run['reference_time']}  ",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM  ",
         f"PostgreSQL: {m['postgresql'].split(' on ')[0]}, "
-        + ", ".join(f"{k}={v}" for k, v in m["postgresql_settings"].items()),
+        + ", ".join(f"{k}={v}" for k, v in {**m["postgresql_settings"], **m.get("planner_settings", {})}.items()),
         "",
         "| table | rows | size MB |",
         "|-------|-----:|--------:|",
@@ -1105,7 +1127,7 @@ def main(argv: list[str] | None = None) -> int:
         "reference_time": ref.isoformat(),
         "target_seconds": TARGET_SECONDS,
         "repeat": args.repeat,
-        "machine": machine(),
+        "machine": {**machine(), "planner_settings": planner_settings()},
         "generation": generation,
         "rollup": built,
         "data": data,
