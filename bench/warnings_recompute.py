@@ -1,10 +1,14 @@
 """Benchmark of 赋色预警: how long ``supervision.warnings.recompute(now)`` takes over N open orders on PostgreSQL.
 
 What it measures
-    The wall-clock time of ``recompute(now)`` (one call = the fixed set of ``UPDATE … WHERE <colour condition>
-    AND warning <> colour`` statements), the number of rows it changed and the number of SQL queries it issued.
-    All warnings are first reset to green (0) with one UPDATE, then ``recompute`` runs once "cold" (most rows
-    change colour) and ``--runs`` more times with the clock moved forward a little each time (few rows change).
+    The wall-clock time of ``recompute(now)`` (one call = the fixed set of UPDATE statements over the orders that
+    are due: never coloured since their last change, or at one of their colour edges), the rows due, the rows
+    whose colour changed and the number of SQL queries. All warnings are first reset to green (0) and every order
+    made due with one UPDATE, as after an upgrade; then ``recompute`` runs once over all of them ("first") and
+    the table is vacuumed and analysed, as autovacuum does after such a change (else the index still holds the
+    million old entries and the planner still believes every order due);
+    ``--runs`` times at the scheduler's pace (``--step-minutes``, 1 by default, like the worker), and twice more
+    as a worker that was stopped for an hour and then for a day catches up.
 
 The data
     N work orders in the open states (待签收, 办理中, ~10 % 待回访, some 待派发) with timestamps spread over the
@@ -15,11 +19,11 @@ The data
 
 Usage (from the repository root)
     .venv/bin/python bench/warnings_recompute.py [--orders 1000000] [--database hotline_bench] [--fresh]
-        [--runs 3] [--explain]
+        [--runs 10] [--step-minutes 1] [--explain]
 
 Results are printed and saved to ``bench/results/warnings_recompute.json`` and ``.md`` (``--name`` changes the
 file name, e.g. for a variant of the schema); ``--explain`` also writes ``EXPLAIN (ANALYZE, BUFFERS)`` of every
-statement of the last run (repeated: scan cost only) and of a cold run to ``<name>_explain.txt``, each inside a
+statement of the last run (repeated) and of the first run to ``<name>_explain.txt``, each inside a
 transaction that is rolled back; it leaves every warning at 0.
 """
 
@@ -51,10 +55,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=1_000_000, help="number of open orders (default 1000000)")
     parser.add_argument("--database", default="hotline_bench", help="PostgreSQL database (default hotline_bench)")
     parser.add_argument("--fresh", action="store_true", help="truncate the orders tables and generate again")
-    parser.add_argument("--runs", type=int, default=3, help="warm runs after the cold one (default 3)")
-    parser.add_argument("--step-minutes", type=float, default=10.0, help="clock advance between runs (default 10)")
+    parser.add_argument("--runs", type=int, default=10, help="runs at the scheduler's pace (default 10)")
+    parser.add_argument("--step-minutes", type=float, default=1.0, help="clock advance between runs (default 1)")
     parser.add_argument("--seed", type=int, default=12345, help="random seed of the generated data")
-    parser.add_argument("--explain", action="store_true", help="also EXPLAIN ANALYZE the last and the cold run")
+    parser.add_argument("--explain", action="store_true", help="also EXPLAIN ANALYZE the last and the first run")
     parser.add_argument("--name", default="warnings_recompute", help="results file name (default warnings_recompute)")
     parser.add_argument(
         "--allow-any-database",
@@ -281,13 +285,14 @@ def prepare_data(wanted: int, fresh: bool, seed: int) -> tuple[datetime, dict[st
 
 
 def reset_warnings() -> float:
-    """All warnings back to green in one UPDATE, then VACUUM ANALYZE so every run starts from the same table."""
+    """All warnings back to green and every order due, in one UPDATE, then VACUUM ANALYZE so every run starts from
+    the same table."""
     from django.db import connection
 
     from orders.models import WorkOrder
 
     started = time.perf_counter()
-    WorkOrder.objects.update(warning=0)
+    WorkOrder.objects.update(warning=0, warning_due=None)
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(WorkOrder._meta.db_table)}")
         try:
@@ -302,17 +307,31 @@ def short_sql(sql: str, width: int = 150) -> str:
     return sql if len(sql) <= width else sql[: width - 1] + "…"
 
 
+def schedule(runs: int, step: timedelta) -> list[tuple[str, timedelta]]:
+    """The runs: the first after every order was made due (as after an upgrade), ``runs`` at the scheduler's pace,
+    then a worker that was stopped for an hour, and for a day, catching up."""
+    plan = [("first: every order due", timedelta(0))]
+    plan += [(f"every {step.total_seconds() / 60:g} min, {i}", step * i) for i in range(1, runs + 1)]
+    last = step * runs
+    plan += [
+        ("after 1 h stopped", last + timedelta(hours=1)),
+        ("after 1 day stopped", last + timedelta(days=1, hours=1)),
+    ]
+    return plan
+
+
 def measure(base: datetime, runs: int, step: timedelta) -> list[dict[str, Any]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from orders.models import WorkOrder
-    from supervision.warnings import recompute
+    from supervision.warnings import due, recompute
 
     orders = WorkOrder.objects.count()
     results = []
-    for run in range(runs + 1):
-        now = base + step * run
+    for label, offset in schedule(runs, step):
+        now = base + offset
+        due_rows = WorkOrder.objects.filter(due(now)).count()  # not timed
         with CaptureQueriesContext(connection) as ctx:
             started = time.perf_counter()
             changed = recompute(now)
@@ -321,15 +340,22 @@ def measure(base: datetime, runs: int, step: timedelta) -> list[dict[str, Any]]:
         results.append(
             {
                 "orders": orders,
-                "run": "cold" if run == 0 else f"warm {run}",
+                "run": label,
+                "offset_minutes": offset.total_seconds() / 60,
                 "now": now.isoformat(),
                 "seconds": round(seconds, 3),
+                "rows_due": due_rows,
                 "rows_changed": changed,
                 "queries": len(ctx.captured_queries),
                 "statements": statements,
             }
         )
-        print(f"  {results[-1]['run']:>7}: {seconds:7.3f} s, {changed} rows changed, {len(statements)} queries")
+        print(f"  {label:>22}: {seconds:7.3f} s, {due_rows} due, {changed} changed, {len(statements)} queries")
+        if not results[:-1]:
+            # What autovacuum does once a fifth of the table changed: the old index entries of the million rows
+            # written go, and the planner learns that few orders are due.
+            with connection.cursor() as cursor:
+                cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(WorkOrder._meta.db_table)}")
     return results
 
 
@@ -365,14 +391,14 @@ def explain_statements(statements: list[str]) -> str:
 
 
 def explain_runs(runs: list[dict[str, Any]]) -> str:
-    """Plans of the last run's statements again (nothing left to change: the pure scan cost), then of the cold
-    run's statements after a fresh reset (the write cost). Leaves every warning at 0; the next run resets anyway."""
+    """Plans of the last run's statements again (nothing left to change), then of the first run's statements
+    after a fresh reset (every order due). Leaves every warning at 0; the next run resets anyway."""
     warm = explain_statements([s["sql"] for s in runs[-1]["statements"]])
     reset_warnings()
     cold = explain_statements([s["sql"] for s in runs[0]["statements"]])
     return (
-        f"=== {runs[-1]['run']} run repeated (no row changes colour: scan cost only)\n\n{warm}\n"
-        f"=== cold run (after resetting every warning to 0: scan + write cost)\n\n{cold}"
+        f"=== {runs[-1]['run']} run repeated (nothing due any more)\n\n{warm}\n"
+        f"=== first run (after resetting every warning to 0 and making every order due)\n\n{cold}"
     )
 
 
@@ -415,13 +441,13 @@ def machine() -> dict[str, Any]:
 
 def table(runs: list[dict[str, Any]], step_minutes: float) -> str:
     lines = [
-        "| orders | run | now | seconds | rows changed | queries |",
-        "|-------:|-----|-----|--------:|-------------:|--------:|",
+        "| orders | run | clock | seconds | rows due | rows changed | queries |",
+        "|-------:|-----|------:|--------:|---------:|-------------:|--------:|",
     ]
-    for i, r in enumerate(runs):
+    for r in runs:
         lines.append(
-            f"| {r['orders']} | {r['run']} | +{i * step_minutes:g} min | {r['seconds']:.3f} "
-            f"| {r['rows_changed']} | {r['queries']} |"
+            f"| {r['orders']} | {r['run']} | +{r['offset_minutes']:g} min | {r['seconds']:.3f} "
+            f"| {r['rows_due']} | {r['rows_changed']} | {r['queries']} |"
         )
     return "\n".join(lines)
 
@@ -442,7 +468,15 @@ def markdown(result: dict[str, Any]) -> str:
         table(result["runs"], result["step_minutes"]),
         "",
         f"Target: under {TARGET_SECONDS:g} s per recompute — "
-        + ("met." if all(r["seconds"] < TARGET_SECONDS for r in result["runs"]) else "**not met**."),
+        + (
+            "met by every run."
+            if all(r["seconds"] < TARGET_SECONDS for r in result["runs"])
+            else (
+                "met by every run but the first, which colours every order after an upgrade."
+                if all(r["seconds"] < TARGET_SECONDS for r in result["runs"][1:])
+                else "**not met**."
+            )
+        ),
         "",
         f"Colours after the runs: {', '.join(f'{k} {v}' for k, v in result['colours'].items())}",
         "",
@@ -450,7 +484,7 @@ def markdown(result: dict[str, Any]) -> str:
     if result.get("generation"):
         g = result["generation"]
         parts += [f"Generation: {g['orders']} orders ({g['tagged']} tagged jinan) in {g['total_s']} s.", ""]
-    parts += ["Slowest statements of the cold run:", ""]
+    parts += ["Slowest statements of the first run:", ""]
     parts += [f"- {s['seconds']:.3f} s — `{short_sql(s['sql'], 220)}`" for s in slowest]
     parts.append("")
     return "\n".join(parts)
@@ -486,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.explain:
-        print("» EXPLAIN ANALYZE of the last and the cold run (rolled back) …", flush=True)
+        print("» EXPLAIN ANALYZE of the last and the first run (rolled back) …", flush=True)
         explain_path = RESULTS / f"{args.name}_explain.txt"
         explain_path.write_text(explain_runs(runs), encoding="utf-8")
         result["explain_file"] = str(explain_path.relative_to(ROOT))

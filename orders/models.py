@@ -155,6 +155,10 @@ class WorkOrder(models.Model):
         _("时限起算"), null=True, blank=True, help_text=_("本轮办理时限的起点：派单或重办的时间。")
     )
     warning = models.PositiveSmallIntegerField(_("预警"), choices=Warning.choices, null=True, blank=True)
+    warning_due = models.FloatField(
+        _("预警复核时间"), null=True, blank=True, editable=False,
+        help_text=_("预警颜色下次可能变化的时刻（Unix 秒）；为空表示待重算。每次状态变化都会清空它。"),
+    )  # fmt: skip
     warned = models.PositiveSmallIntegerField(
         _("已催办级别"), default=Warning.GREEN, help_text=_("本轮办理已发出催办的最高预警级别。")
     )
@@ -179,6 +183,7 @@ class WorkOrder(models.Model):
             models.Index(fields=["state", "received_at"]),
             models.Index(fields=["lead_unit", "state"]),
             models.Index(fields=["due_at"]),
+            models.Index(fields=["warning_due"], name="orders_warning_due_idx"),
             models.Index(fields=["area", "received_at"]),
             models.Index(fields=["caller_phone", "received_at"]),
         ]

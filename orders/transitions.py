@@ -118,13 +118,13 @@ def _commit(order: WorkOrder, actor: User | None, action: str, step: Step, at: d
     to_state = step.to_state or from_state
     fields = step.fields or {}
     updated = WorkOrder.objects.filter(pk=order.pk, version=order.version).update(
-        state=to_state, version=F("version") + 1, updated_at=timezone.now(), **fields
-    )
+        state=to_state, version=F("version") + 1, updated_at=timezone.now(), warning_due=None, **fields
+    )  # warning_due=None: the colour is recomputed on the worker's next run
     if updated != 1:
         raise Conflict("工单已被他人处理，请刷新后再操作")
     for name, value in fields.items():
         setattr(order, name, value)
-    order.state, order.version = to_state, order.version + 1
+    order.state, order.version, order.warning_due = to_state, order.version + 1, None
     return OrderEvent.objects.create(
         order=order,
         action=action,

@@ -127,3 +127,58 @@ def test_warning_rule_validation():
         WarningRule(tag=None).full_clean()
     with pytest.raises(ValidationError, match="红色时限"):
         WarningRule(tag=Tag.objects.get(code="media"), orange_hours=Decimal("10"), red_hours=Decimal("5")).full_clean()
+
+
+def test_each_order_keeps_the_instant_its_colour_can_next_change(dispatched, staff):
+    order = dispatched()
+    warnings.recompute(DISPATCHED + timedelta(hours=1))
+    order.refresh_from_db()
+    # not signed: the next edge is orange at 24 hours (the yellow edge comes later on a 5-working-day limit)
+    assert order.warning == Warning.GREEN
+    assert order.warning_due == pytest.approx((DISPATCHED + timedelta(hours=24)).timestamp(), abs=0.01)
+    warnings.recompute(DISPATCHED + timedelta(hours=25))
+    order.refresh_from_db()
+    assert order.warning == Warning.ORANGE
+    assert order.warning_due == pytest.approx((DISPATCHED + timedelta(hours=48)).timestamp(), abs=0.01)
+    signed = t.sign(order, staff["h1"], at=DISPATCHED + timedelta(hours=26))
+    assert WorkOrder.objects.get(pk=signed.pk).warning_due is None  # every transition clears it
+    warnings.recompute(DISPATCHED + timedelta(hours=26))
+    signed.refresh_from_db()
+    quarter_left = signed.due_at - (signed.due_at - signed.limit_started_at) / 4
+    assert signed.warning == Warning.GREEN
+    assert signed.warning_due == pytest.approx(quarter_left.timestamp(), abs=0.01)
+
+
+def test_a_run_recolours_only_the_orders_that_are_due(dispatched):
+    waiting, other = dispatched(title="甲"), dispatched(title="乙")
+    warnings.recompute(DISPATCHED + timedelta(hours=1))
+    # a colour written behind the module's back is not looked at before the order's next edge ...
+    WorkOrder.objects.filter(pk=waiting.pk).update(warning=Warning.RED)
+    assert warnings.recompute(DISPATCHED + timedelta(hours=2)) == 0
+    assert WorkOrder.objects.get(pk=waiting.pk).warning == Warning.RED
+    # ... is repaired at that edge, and at once by a full run
+    assert colour_at(waiting, DISPATCHED + timedelta(hours=24)) == Warning.ORANGE
+    assert WorkOrder.objects.get(pk=other.pk).warning == Warning.ORANGE
+    WorkOrder.objects.filter(pk=waiting.pk).update(warning=Warning.GREEN)
+    assert warnings.recompute(DISPATCHED + timedelta(hours=25), full=True) == 1
+    assert WorkOrder.objects.get(pk=waiting.pk).warning == Warning.ORANGE
+
+
+def test_changing_a_rule_or_an_orders_tags_recolours_at_the_next_run(dispatched):
+    order = dispatched()
+    now = DISPATCHED + timedelta(hours=5)
+    assert colour_at(order, now) == Warning.GREEN
+    rule = WarningRule.objects.get(tag__code="jinan")
+    rule.orange_hours, rule.red_hours = Decimal("4"), Decimal("8")
+    rule.save()
+    assert colour_at(order, now) == Warning.GREEN  # the order does not carry the tag
+    order.tags.add(Tag.objects.get(code="jinan"))
+    assert colour_at(order, now) == Warning.ORANGE
+    default = WarningRule.objects.get(tag=None)
+    order.tags.clear()
+    default.orange_hours = Decimal("2")
+    default.save()
+    assert colour_at(order, now) == Warning.ORANGE
+    default.red_hours = Decimal("5")
+    default.save()
+    assert colour_at(order, now) == Warning.RED
