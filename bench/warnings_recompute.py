@@ -456,6 +456,7 @@ def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     cold = result["runs"][0]
     slowest = sorted(cold["statements"], key=lambda s: -s["seconds"])[:5]
+    paced = [r for r in result["runs"] if r["run"].startswith("every")]
     parts = [
         "# supervision.warnings.recompute — PostgreSQL benchmark",
         "",
@@ -467,16 +468,12 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         table(result["runs"], result["step_minutes"]),
         "",
-        f"Target: under {TARGET_SECONDS:g} s per recompute — "
-        + (
-            "met by every run."
-            if all(r["seconds"] < TARGET_SECONDS for r in result["runs"])
-            else (
-                "met by every run but the first, which colours every order after an upgrade."
-                if all(r["seconds"] < TARGET_SECONDS for r in result["runs"][1:])
-                else "**not met**."
-            )
-        ),
+        f"Target: under {TARGET_SECONDS:g} s per recompute at the worker's pace (every minute) — "
+        + ("met." if all(r["seconds"] < TARGET_SECONDS for r in paced) else "**not met**.")
+        + f" The first run, which colours every order once after the upgrade, took {result['runs'][0]['seconds']} s;"
+        + " a stopped worker catches up in "
+        + ", ".join(f"{r['seconds']} s ({r['run']})" for r in result["runs"] if r["run"].startswith("after"))
+        + ".",
         "",
         f"Colours after the runs: {', '.join(f'{k} {v}' for k, v in result['colours'].items())}",
         "",
