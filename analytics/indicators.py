@@ -1,6 +1,8 @@
 """考核指标: every indicator is defined here, once; dashboards, reports, rankings and exports call these functions.
 
-The counters come from the daily roll-up (analytics/rollup.py says what each one counts and on which day);
+The counters come from the roll-up (analytics/rollup.py says what each one counts and on which day): the cells of
+the coarsest grain that has the dimensions a question needs, whole months from the monthly cells and the days at
+either end from the daily ones, else the per-order facts;
 the rates are ratios of counters, over a period of days and any filter of the order's dimensions:
 - 受理量 received          orders received;
 - 直办率 direct            orders closed 直接办结 at intake ÷ received;
@@ -17,13 +19,14 @@ A rate with nothing to divide by is None (no data), never 0.
 """
 
 from dataclasses import dataclass, field, make_dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek, TruncYear
 
-from analytics.models import COUNTERS, DailyStat
+from analytics.models import COUNTERS, OrderFact, RollupCell, Span
+from analytics.rollup import GRAINS
 from orders.models import Channel
 from system.config import get_setting
 
@@ -130,6 +133,23 @@ class Filters:
             q &= Q(is_enterprise=self.enterprise)
         return q
 
+    def dims(self) -> set[str]:
+        """The roll-up columns these filters read."""
+        dims = set()
+        if self.unit is not None:
+            dims.add("unit_path" if self.sub_units else "unit_id")
+        if self.category is not None:
+            dims.add(f"category{self.category.level}_id")
+        if self.area is not None:
+            dims.add("area_path")
+        if self.channel:
+            dims.add("channel")
+        if self.request_type is not None:
+            dims.add("request_type_id")
+        if self.enterprise is not None:
+            dims.add("is_enterprise")
+        return dims
+
     def order_q(self) -> Q:
         """The same choice over work orders: the orders behind a number computed with these filters."""
         q = Q()
@@ -174,9 +194,36 @@ def _counts(row: dict, cls=Counts, **extra):
     return cls(**extra, **{name: row.get(name) or 0 for name in COUNTERS})
 
 
-def _rows(start: date, end: date, filters: Filters):
-    """Roll-up rows of the days start … end - 1 (end exclusive)."""
-    return DailyStat.objects.filter(filters.q(), day__gte=start, day__lt=end)
+def _grain(dims: set[str]) -> str | None:
+    """The first grain whose cells carry every one of ``dims``; None when only the per-order facts do."""
+    return next((grain for grain, has in GRAINS.items() if dims <= set(has)), None)
+
+
+def _month_after(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _rows(start: date, end: date, filters: Filters, by: tuple[str, ...] = (), daily: bool = False):
+    """The roll-up rows to sum for the days start … end - 1 (end exclusive) under ``filters``, grouped later by
+    the columns ``by``: cells of the coarsest grain that has them, whole months from the monthly cells unless
+    ``daily``; the per-order facts when no grain has the dimensions."""
+    dims = filters.dims() | {f"{c}_id" if c in FOREIGN_KEYS else c for c in by}
+    grain = _grain(dims)
+    if grain is None:
+        return OrderFact.objects.filter(filters.q(), day__gte=start, day__lt=end)
+    cells = RollupCell.objects.filter(filters.q(), grain=grain)
+    first = start if start.day == 1 else _month_after(start)
+    last = end.replace(day=1)
+    if daily or first >= last:
+        return cells.filter(span=Span.DAY, day__gte=start, day__lt=end)
+    return cells.filter(
+        Q(span=Span.MONTH, day__gte=first, day__lt=last)
+        | Q(span=Span.DAY, day__gte=start, day__lt=first)
+        | Q(span=Span.DAY, day__gte=last, day__lt=end)
+    )
+
+
+FOREIGN_KEYS = {"unit", "category1", "category2", "category3", "area", "request_type"}
 
 
 def totals(start: date, end: date, filters: Filters = ALL) -> Counts:
@@ -187,7 +234,7 @@ def breakdown(dimension: str, start: date, end: date, filters: Filters = ALL) ->
     """(key, label, counts) per value of the dimension, largest 受理量 first."""
     column, label = DIMENSIONS[dimension]
     names = [column, label] if label else [column]
-    rows = _rows(start, end, filters).values(*names).annotate(**SUMS).order_by("-received", column)
+    rows = _rows(start, end, filters, by=(column,)).values(*names).annotate(**SUMS).order_by("-received", column)
     result = []
     for row in rows:
         key = row[column]
@@ -204,7 +251,8 @@ def sub_unit_breakdown(unit, start: date, end: date, filters: Filters = ALL) -> 
     """(unit, label, counts) for the orders a unit leads itself ("本级") and for each direct sub-unit with its own
     subtree, largest 受理量 first; the sum over the rows is the unit's total with sub-units."""
     children = list(unit.children.all())
-    rows = _rows(start, end, replace(filters, unit=unit, sub_units=True)).values("unit_path").annotate(**SUMS)
+    chosen = replace(filters, unit=unit, sub_units=True)
+    rows = _rows(start, end, chosen, by=("unit_path",)).values("unit_path").annotate(**SUMS)
     sums: dict[int, dict] = {}
     for row in rows:
         owner = next((c for c in children if row["unit_path"].startswith(c.path)), unit)
@@ -218,7 +266,7 @@ def sub_unit_breakdown(unit, start: date, end: date, filters: Filters = ALL) -> 
 
 def series(period: str, start: date, end: date, filters: Filters = ALL) -> list[tuple[date, Counts]]:
     """Counts per day, week (from Monday), month or year."""
-    rows = _rows(start, end, filters)
+    rows = _rows(start, end, filters, daily=period in ("day", "week"))
     if period == "day":
         grouped = rows.values("day").annotate(**SUMS).order_by("day")
         return [(row["day"], _counts(row)) for row in grouped]
@@ -260,7 +308,8 @@ def compare(start: date, end: date, filters: Filters = ALL) -> Comparison:
 def unit_scores(start: date, end: date) -> list:
     """The counters of every lead unit with activity on the days start … end - 1."""
     rows = (
-        DailyStat.objects.filter(day__gte=start, day__lt=end, unit__isnull=False)
+        _rows(start, end, ALL, by=("unit",))
+        .filter(unit__isnull=False)
         .values("unit", "unit__name")
         .annotate(**SUMS)
         .order_by("unit__name")

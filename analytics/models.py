@@ -1,8 +1,9 @@
-"""Daily roll-up of the counters behind every indicator (analytics/rollup.py fills it, indicators.py reads it).
+"""The roll-up of the counters behind every indicator (analytics/rollup.py fills it, indicators.py reads it).
 
-One row per day and combination of the order's dimensions (lead unit, category, area, channel, request type,
-enterprise flag). A dashboard over a year of a big city sums a few hundred thousand narrow rows instead of
-scanning millions of orders and their callbacks.
+``OrderFact``: what each order counts on each day, with its dimensions (lead unit, category, area, channel,
+request type, enterprise flag). ``RollupCell``: those counters summed per day and per month over a few coarse
+grains (e.g. unit × category): a dashboard over a year of a big city sums a few thousand cells instead of
+scanning millions of orders and their callbacks. Both are maintained by differences when orders change.
 """
 
 from django.db import models
@@ -14,7 +15,9 @@ COUNTERS = (
 )  # fmt: skip
 
 
-class DailyStat(models.Model):
+class Dimensions(models.Model):
+    """The order's dimensions and the counters, shared by the per-order facts and the roll-up cells."""
+
     day = models.DateField(_("日期"))
     unit = models.ForeignKey("org.Unit", null=True, on_delete=models.CASCADE, related_name="+")
     unit_path = models.CharField(max_length=255, blank=True)  # the lead unit's path, for "with sub-units"
@@ -43,14 +46,47 @@ class DailyStat(models.Model):
     supervised = models.IntegerField(default=0)
 
     class Meta:
-        verbose_name = _("日统计")
-        verbose_name_plural = _("日统计")
+        abstract = True
+
+
+class OrderFact(Dimensions):
+    """What one order counts on one day: the finest level, replaced whenever the order changes. The difference
+    between an order's old and new facts is what the roll-up cells are moved by."""
+
+    order = models.ForeignKey("orders.WorkOrder", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    class Meta:
+        verbose_name = _("工单统计事实")
+        verbose_name_plural = _("工单统计事实")
         indexes = [
+            models.Index(fields=["order"]),
             models.Index(fields=["day", "unit"]),
             models.Index(fields=["unit_path", "day"]),
             models.Index(fields=["area_path", "day"]),
+            models.Index(fields=["category3", "day"]),
+            models.Index(fields=["category2", "day"]),
             models.Index(fields=["category1", "day"]),
         ]
+
+
+class Span(models.TextChoices):
+    DAY = "d", _("日")
+    MONTH = "m", _("月")
+
+
+class RollupCell(Dimensions):
+    """The counters summed over one day or one month (``day`` is then the month's first day) for one value of a
+    grain's dimensions (analytics/rollup.py lists the grains); the other dimensions are empty. ``key`` spells the
+    grain's values, so that a change is added with one upsert per cell."""
+
+    grain = models.CharField(max_length=20)
+    span = models.CharField(max_length=1, choices=Span.choices)
+    key = models.CharField(max_length=600)
+
+    class Meta:
+        verbose_name = _("统计汇总")
+        verbose_name_plural = _("统计汇总")
+        constraints = [models.UniqueConstraint(fields=["grain", "span", "day", "key"], name="rollup_cell_unique")]
 
 
 class RollupState(models.Model):

@@ -1,28 +1,31 @@
-"""The daily roll-up: what each counter counts, and keeping `DailyStat` in step with the orders.
+"""The roll-up: what each counter counts, and keeping `OrderFact` and `RollupCell` in step with the orders.
 
 Each counter is defined once here (`COUNTER_SOURCES`): which records it counts, on which date, under which
-condition. The roll-up sums them per day and per dimension combination; the drill-down lists (`orders_behind`)
-use the very same definitions, so a number and the list behind it always agree.
+condition. `OrderFact` holds each order's counts per day with the order's dimensions; `RollupCell` sums them per
+day and per month for each grain of `GRAINS` (a few dimensions each). The indicators read the coarsest table that
+has the dimensions they need; the drill-down lists (`orders_behind`) use the very same definitions, so a number
+and the list behind it always agree.
 
 `refresh()` runs every minute (system/schedule.py):
 1. claim the run by moving the watermark with a conditional UPDATE (another scheduler's run gets 0 rows);
-2. find the orders changed since the previous watermark (minus a safety margin for slow transactions) and the
-   supervision orders issued since then;
-3. collect every day on which one of their counted events falls;
-4. recompute those days from the source tables (delete the day's rows, insert the new ones), in the same
-   transaction as the claim, so a failed run leaves the watermark where it was.
+2. find the orders changed since the previous watermark (minus a safety margin for slow transactions) and those
+   put under a supervision order since then;
+3. for each batch of them: compute their facts anew from the source tables, replace their old facts, and add the
+   difference (new minus old) to every cell it touches, one upsert per cell;
+all in the same transaction as the claim, so a failed run leaves the watermark, the facts and the cells as they
+were. Its cost follows the number of orders changed, not the number of orders or days.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
-from analytics.models import COUNTERS, DailyStat, RollupState
+from analytics.models import COUNTERS, OrderFact, RollupCell, RollupState, Span
 from orders.models import (
     Action,
     Callback,
@@ -40,7 +43,7 @@ STATE = "daily"
 SAFETY_MARGIN = timedelta(minutes=5)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
-# The order's dimensions as stored on a DailyStat row, by the path from the WorkOrder.
+# The order's dimensions as stored on a fact or cell, by the path from the WorkOrder.
 DIMENSIONS = {
     "unit_id": "lead_unit_id",
     "unit_path": "lead_unit__path",
@@ -120,9 +123,25 @@ def _seconds(value) -> int:
     return int(value) // 1_000_000  # SQLite sums durations as microseconds
 
 
-def compute(start: date, end: date) -> list[DailyStat]:
-    """The roll-up rows of the days start … end - 1, computed from the source tables."""
-    low, high = day_bounds(start, end)
+# The grains of the roll-up cells: each a few dimensions, summed per day and per month. Indicators use the first
+# grain that has every dimension a query filters or groups by, else the per-order facts.
+GRAINS: dict[str, tuple[str, ...]] = {
+    "total": (),
+    "unit": ("unit_id", "unit_path"),
+    "category": ("category1_id", "category2_id", "category3_id"),
+    "area": ("area_id", "area_path"),
+    "kind": ("channel", "request_type_id", "is_enterprise"),
+    "unit_category": ("unit_id", "unit_path", "category1_id", "category2_id", "category3_id"),
+    "category_area": ("category1_id", "category2_id", "category3_id", "area_id", "area_path"),
+    "unit_area": ("unit_id", "unit_path", "area_id", "area_path"),
+}
+TEXT = {"unit_path", "area_path", "channel"}  # NOT NULL text columns: an order without a unit or area gives ""
+BATCH = 2000
+
+
+def compute_facts(orders: models.QuerySet) -> list[OrderFact]:
+    """The facts of ``orders`` (a queryset of work orders), computed from the source tables."""
+    ids = orders.values("pk")
     rows: dict[tuple, dict] = {}
     tz = timezone.get_current_timezone()
     for name, source in COUNTER_SOURCES.items():
@@ -130,73 +149,145 @@ def compute(start: date, end: date) -> list[DailyStat]:
         dims = {f"d_{key}": F(source.order_path(path)) for key, path in DIMENSIONS.items()}
         grouped = (
             source.records()
-            .filter(**{f"{source.date}__gte": low, f"{source.date}__lt": high})
-            .values(day=TruncDate(source.date, tzinfo=tz), **dims)
+            .filter(**{f"{source.order_path('pk')}__in": ids}, **{f"{source.date}__isnull": False})
+            .values(o=F(source.order_path("pk")), day=TruncDate(source.date, tzinfo=tz), **dims)
             .annotate(v=source.value or Count("pk"))
             .order_by()
         )
         for row in grouped:
             value = row.pop("v")
-            row = {"day": row["day"], **{key: row[f"d_{key}"] for key in DIMENSIONS}}
+            row = {"order_id": row["o"], "day": row["day"], **{key: row[f"d_{key}"] for key in DIMENSIONS}}
             target = rows.setdefault(tuple(row.values()), row)
             target[name] = _seconds(value) if name == "handling_seconds" else value
-    text = {"unit_path", "area_path", "channel"}  # NOT NULL text columns: an order without a unit or area gives ""
-    return [DailyStat(**{k: (v or "") if k in text else v for k, v in row.items()}) for row in rows.values()]
+    return [OrderFact(**{k: (v or "") if k in TEXT else v for k, v in row.items()}) for row in rows.values()]
 
 
-@transaction.atomic
-def rebuild(start: date, end: date) -> int:
-    """Recompute the days start … end - 1; returns the number of rows written."""
-    fresh = compute(start, end)
-    DailyStat.objects.filter(day__gte=start, day__lt=end).delete()
-    DailyStat.objects.bulk_create(fresh, batch_size=2000)
-    return len(fresh)
+def _fact_values(facts) -> list[dict]:
+    return [{**{k: getattr(f, k) for k in ("day", *DIMENSIONS)}, **{n: getattr(f, n) for n in COUNTERS}} for f in facts]
 
 
-def _days(values: Iterable[datetime | None]) -> set[date]:
-    tz = timezone.get_current_timezone()
-    return {timezone.localtime(v, tz).date() for v in values if v is not None}
+def _month(day: date) -> date:
+    return day.replace(day=1)
 
 
-def changed_days(since: datetime) -> set[date]:
-    """Every day on which a counted event of an order changed since ``since`` falls."""
-    orders = WorkOrder.objects.filter(updated_at__gte=since)
-    days = set()
-    for received, dispatched, replied in orders.values_list("received_at", "dispatched_at", "replied_at"):
-        days |= _days((received, dispatched, replied))
-    ids = orders.values("pk")
-    for model in (Callback, ReturnRequest, ExtensionRequest):
-        days |= _days(model.objects.filter(order__in=ids).values_list("created_at", flat=True).distinct())
-    reopens = OrderEvent.objects.filter(order__in=ids, action=Action.REOPEN).values_list("created_at", flat=True)
-    days |= _days(reopens)
-    supervised = SupervisionOrder.objects.filter(Q(issued_at__gte=since) | Q(orders__in=ids)).values_list(
-        "issued_at", flat=True
+def _cells(rows: Iterable[dict], sign: int, into: dict) -> None:
+    """Add ``sign`` × each row's counters to the cells it belongs to, per grain and span."""
+    for row in rows:
+        for grain, dims in GRAINS.items():
+            values = tuple(row[d] for d in dims)
+            for span, day in ((Span.DAY, row["day"]), (Span.MONTH, _month(row["day"]))):
+                cell = into.get((grain, span, day, values))
+                if cell is None:
+                    cell = into[(grain, span, day, values)] = dict.fromkeys(COUNTERS, 0)
+                for name in COUNTERS:
+                    cell[name] += sign * (row[name] or 0)
+
+
+def _key(values: tuple) -> str:
+    return "|".join("" if v is None else str(int(v)) if isinstance(v, bool) else str(v) for v in values)
+
+
+def _upsert(cells: dict) -> None:
+    """Add each cell's counters to the stored cell, creating it if needed: one statement per batch of cells."""
+    table = RollupCell._meta.db_table
+    dims = list(DIMENSIONS)
+    columns = ["grain", "span", "day", "key", *dims, *COUNTERS]
+    adds = ", ".join(f"{n} = {table}.{n} + excluded.{n}" for n in COUNTERS)
+    # table and column names come from the model, the values are parameters
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "  # noqa: S608
+        f"ON CONFLICT (grain, span, day, key) DO UPDATE SET {adds}"
     )
-    return days | _days(supervised)
+    params = []
+    for (grain, span, day, values), counts in cells.items():
+        if not any(counts.values()):
+            continue
+        row = dict.fromkeys(dims)
+        row.update(zip(GRAINS[grain], values, strict=True))
+        dim_values = [(row[d] or "") if d in TEXT else (bool(row[d]) if d == "is_enterprise" else row[d]) for d in dims]
+        params.append([grain, span, day, _key(values), *dim_values, *(counts[n] for n in COUNTERS)])
+    with connection.cursor() as cursor:
+        for i in range(0, len(params), 1000):
+            cursor.executemany(sql, params[i : i + 1000])
 
 
-def _ranges(days: set[date]) -> list[tuple[date, date]]:
-    """Consecutive days as [start, end) ranges."""
-    ranges: list[list[date]] = []
-    for day in sorted(days):
-        if ranges and ranges[-1][1] == day:
-            ranges[-1][1] = day + timedelta(days=1)
-        else:
-            ranges.append([day, day + timedelta(days=1)])
-    return [(a, b) for a, b in ranges]
+def update_orders(ids: list[int]) -> int:
+    """Recompute the facts of these orders and move the cells by the difference; returns the facts written."""
+    written = 0
+    for i in range(0, len(ids), BATCH):
+        chunk = ids[i : i + BATCH]
+        old = OrderFact.objects.filter(order_id__in=chunk)
+        cells: dict = {}
+        _cells(old.values("day", *DIMENSIONS, *COUNTERS), -1, cells)
+        fresh = compute_facts(WorkOrder.objects.filter(pk__in=chunk))
+        _cells(_fact_values(fresh), 1, cells)
+        old.delete()
+        OrderFact.objects.bulk_create(fresh, batch_size=BATCH)
+        _upsert(cells)
+        written += len(fresh)
+    return written
+
+
+def rebuild(batch: int = 20_000, progress=None) -> int:
+    """Every fact and cell computed anew from the source tables, by ranges of order ids; returns the facts."""
+    with transaction.atomic():
+        OrderFact.objects.all().delete()
+        RollupCell.objects.all().delete()
+    written, last = 0, 0
+    top = WorkOrder.objects.aggregate(m=models.Max("pk"))["m"] or 0
+    while last < top:
+        with transaction.atomic():
+            fresh = compute_facts(WorkOrder.objects.filter(pk__gt=last, pk__lte=last + batch))
+            OrderFact.objects.bulk_create(fresh, batch_size=5000)
+        written += len(fresh)
+        last += batch
+        if progress:
+            progress(last, top, written)
+    with transaction.atomic():
+        build_cells()
+    return written
+
+
+def build_cells() -> int:
+    """Every cell summed from the facts in the database, grain by grain; returns the cells written."""
+    RollupCell.objects.all().delete()
+    written = 0
+    for grain, dims in GRAINS.items():
+        for span in Span:
+            bucket = F("day") if span == Span.DAY else TruncMonth("day")
+            rows = OrderFact.objects.values(*dims, b=bucket).annotate(**{n: Sum(n) for n in COUNTERS}).order_by()
+            cells = []
+            for row in rows.iterator(chunk_size=5000):
+                day = row["b"] if isinstance(row["b"], date) and not isinstance(row["b"], datetime) else row["b"].date()
+                values = tuple(row[d] for d in dims)
+                fields = {d: (row[d] or "") if d in TEXT else row[d] for d in dims}
+                cells.append(RollupCell(grain=grain, span=span, day=day, key=_key(values), **fields,
+                                        **{n: row[n] or 0 for n in COUNTERS}))  # fmt: skip
+                if len(cells) >= 5000:
+                    written += len(RollupCell.objects.bulk_create(cells))
+                    cells = []
+            written += len(RollupCell.objects.bulk_create(cells))
+    return written
+
+
+def changed_orders(since: datetime) -> list[int]:
+    """The orders changed since ``since``, and those put under a supervision order since then."""
+    ids = set(WorkOrder.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
+    supervised = SupervisionOrder.orders.through.objects.filter(supervisionorder__issued_at__gte=since)
+    ids |= set(supervised.values_list("workorder_id", flat=True))
+    return sorted(ids)
 
 
 def refresh(now: datetime | None = None) -> int | None:
-    """Bring the roll-up up to date; the number of days recomputed, None when another run holds the claim."""
+    """Bring the roll-up up to date; the number of orders recomputed, None when another run holds the claim."""
     now = now or timezone.now()
     with transaction.atomic():
         state, _ = RollupState.objects.get_or_create(name=STATE, defaults={"watermark": EPOCH})
         if RollupState.objects.filter(name=STATE, watermark=state.watermark).update(watermark=now) != 1:
             return None
-        days = changed_days(state.watermark - SAFETY_MARGIN)
-        for start, end in _ranges(days):
-            rebuild(start, end)
-        return len(days)
+        ids = changed_orders(state.watermark - SAFETY_MARGIN)
+        update_orders(ids)
+        return len(ids)
 
 
 def orders_behind(counter: str, start: date, end: date) -> models.QuerySet:

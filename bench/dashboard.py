@@ -492,11 +492,12 @@ def prepare_data(wanted: int, fresh: bool, seed: int, batch: int) -> tuple[datet
     from django.db import connection
     from django.db.models import Max
 
-    from analytics.models import DailyStat, RollupState
+    from analytics.models import OrderFact, RollupCell, RollupState
     from orders.models import WorkOrder
 
     if fresh:
-        tables = [WorkOrder._meta.db_table, DailyStat._meta.db_table, RollupState._meta.db_table]
+        tables = [WorkOrder._meta.db_table, OrderFact._meta.db_table, RollupCell._meta.db_table,
+                  RollupState._meta.db_table]  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute(
                 f"TRUNCATE {', '.join(connection.ops.quote_name(t) for t in tables)} RESTART IDENTITY CASCADE"
@@ -523,44 +524,38 @@ def rollup_matches() -> bool:
     """The roll-up counts every order once as received (a complete rebuild ran after the last generation)."""
     from django.db.models import Sum
 
-    from analytics.models import DailyStat
+    from analytics.models import RollupCell
     from orders.models import WorkOrder
 
-    return (DailyStat.objects.aggregate(n=Sum("received"))["n"] or 0) == WorkOrder.objects.count()
+    total = RollupCell.objects.filter(grain="total", span="m").aggregate(n=Sum("received"))["n"] or 0
+    return total == WorkOrder.objects.count()
 
 
 def build_rollup(ref: datetime) -> dict[str, Any]:
-    """``rollup.rebuild`` one month at a time over every order, then the watermark at the reference time."""
+    """``rollup.rebuild`` over every order (facts by batches of order ids, then the cells), then the watermark at
+    the reference time."""
     from django.db import connection
-    from django.db.models import Min
-    from django.utils import timezone
 
     from analytics import rollup
-    from analytics.models import DailyStat, RollupState
-    from orders.models import WorkOrder
+    from analytics.models import OrderFact, RollupCell, RollupState
 
-    first = timezone.localtime(WorkOrder.objects.aggregate(m=Min("received_at"))["m"]).date()
-    stop = timezone.localtime(ref).date() + timedelta(days=1)
-    DailyStat.objects.filter(day__lt=first).delete()
-    DailyStat.objects.filter(day__gte=stop).delete()
-    months = []
     started = time.perf_counter()
-    month = first.replace(day=1)
-    while month < stop:
-        following = (month + timedelta(days=32)).replace(day=1)
-        t0 = time.perf_counter()
-        rows = rollup.rebuild(max(month, first), min(following, stop))
-        seconds = time.perf_counter() - t0
-        months.append({"month": f"{month:%Y-%m}", "rows": rows, "seconds": round(seconds, 1)})
-        print(f"  {month:%Y-%m}: {rows} rows in {seconds:.1f} s", flush=True)
-        month = following
+    last_print = [started]
+
+    def progress(done: int, top: int, facts: int) -> None:
+        if time.perf_counter() - last_print[0] > 30:
+            last_print[0] = time.perf_counter()
+            print(f"  orders ≤ {done}/{top}: {facts} facts, {time.perf_counter() - started:.0f} s", flush=True)
+
+    facts = rollup.rebuild(batch=20_000, progress=progress)
     rebuilt = time.perf_counter()
     RollupState.objects.update_or_create(name=rollup.STATE, defaults={"watermark": ref})
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(DailyStat._meta.db_table)}")
+        for model in (OrderFact, RollupCell):
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return {
-        "months": months,
-        "rows": sum(m["rows"] for m in months),
+        "rows": facts,
+        "cells": RollupCell.objects.count(),
         "rebuild_s": round(rebuilt - started, 1),
         "vacuum_analyze_s": round(time.perf_counter() - rebuilt, 1),
     }
@@ -572,11 +567,11 @@ def data_summary(ref: datetime) -> dict[str, Any]:
     from django.db.models import Count
     from django.utils import timezone
 
-    from analytics.models import DailyStat
+    from analytics.models import OrderFact, RollupCell
     from orders.models import Callback, ExtensionRequest, ReturnRequest, WorkOrder
 
     models = {"orders": WorkOrder, "callbacks": Callback, "return_requests": ReturnRequest,
-              "extension_requests": ExtensionRequest, "daily_stats": DailyStat}  # fmt: skip
+              "extension_requests": ExtensionRequest, "order_facts": OrderFact, "rollup_cells": RollupCell}  # fmt: skip
     out: dict[str, Any] = {"rows": {}, "size_mb": {}}
     with connection.cursor() as cursor:
         for key, model in models.items():
@@ -588,9 +583,12 @@ def data_summary(ref: datetime) -> dict[str, Any]:
             out["size_mb"][key] = round(size / 2**20, 1)
     end = timezone.localtime(ref).date()
     out["daily_stat_rows_per_period"] = {
-        str(days): DailyStat.objects.filter(day__gt=end - timedelta(days=days), day__lte=end).count()
+        str(days): OrderFact.objects.filter(day__gt=end - timedelta(days=days), day__lte=end).count()
         for days in PERIODS
     }
+    out["cells_per_grain"] = dict(
+        RollupCell.objects.values_list("grain").annotate(n=Count("pk")).order_by("grain").values_list("grain", "n")
+    )
     states = WorkOrder.objects.values("state").annotate(n=Count("pk")).order_by("state")
     out["states"] = {row["state"]: row["n"] for row in states}
     return out
@@ -614,12 +612,12 @@ def choose_subjects(ref: datetime) -> dict[str, list[tuple[Any, str]]]:
     from django.db.models import Sum
     from django.utils import timezone
 
-    from analytics.models import DailyStat
+    from analytics.models import OrderFact
     from categories.models import Category
     from org.models import Unit, UnitKind
 
     end = timezone.localtime(ref).date()
-    recent = DailyStat.objects.filter(day__gt=end - timedelta(days=30), day__lte=end)
+    recent = OrderFact.objects.filter(day__gt=end - timedelta(days=30), day__lte=end)
     by_unit = dict(recent.values_list("unit").annotate(n=Sum("received")).values_list("unit", "n"))
     units = {u.pk: u for u in Unit.objects.all()}
     district_total: dict[int, int] = {}
@@ -896,7 +894,7 @@ def measure_refresh(ref: datetime, counts: list[int]) -> list[dict[str, Any]]:
             reset_queries()
             with CaptureQueriesContext(connection) as ctx:
                 t0 = time.perf_counter()
-                days = rollup.refresh(now)
+                days = rollup.refresh(now)  # the number of orders recomputed
                 seconds = time.perf_counter() - t0
             statements = sorted(
                 ({"seconds": float(q["time"]), "sql": q["sql"]} for q in ctx.captured_queries),
@@ -918,13 +916,14 @@ def measure_refresh(ref: datetime, counts: list[int]) -> list[dict[str, Any]]:
                     result["explained"] = {**reads[0], "plan": "\n".join(r[0] for r in cursor.fetchall())}
             transaction.set_rollback(True)
         results.append(result)
-        print(f"  K={count}: {days} days in {result['ranges']} ranges recomputed in {seconds:.2f} s "
+        print(f"  K={count}: {days} days or orders, {result['ranges']} DELETEs, recomputed in {seconds:.2f} s "
               f"(SQL: {result['select_s']} s reading, {result['write_s']} s writing; {len(statements)} queries)",
               flush=True)  # fmt: skip
     with connection.cursor() as cursor:  # the rolled-back roll-up rows leave dead tuples behind
-        from analytics.models import DailyStat
+        from analytics.models import OrderFact, RollupCell
 
-        cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(DailyStat._meta.db_table)}")
+        for model in (OrderFact, RollupCell):
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return results
 
 
@@ -932,7 +931,8 @@ def measure_refresh(ref: datetime, counts: list[int]) -> list[dict[str, Any]]:
 
 
 def short_sql(sql: str, width: int = 200) -> str:
-    sql = re.sub(r'"(analytics_dailystat|orders_workorder)"\.', "", re.sub(r"\s+", " ", sql))
+    sql = re.sub(r'"(analytics_dailystat|analytics_orderfact|analytics_rollupcell|orders_workorder)"\.', "",
+                 re.sub(r"\s+", " ", sql))  # fmt: skip
     return sql if len(sql) <= width else sql[: width - 1] + "…"
 
 
@@ -989,7 +989,13 @@ def run_markdown(key: str, run: dict[str, Any]) -> list[str]:
         "",
         "Roll-up rows in a period ending on the reference date: "
         + ", ".join(f"{k} d {v:,}" for k, v in per.items())
-        + f"; orders per roll-up row: {d['rows']['orders'] / max(d['rows']['daily_stats'], 1):.2f}.",
+        + (
+            f"; orders per roll-up row: {d['rows']['orders'] / max(d['rows']['daily_stats'], 1):.2f}."
+            if "daily_stats" in d["rows"]
+            else " (per-order facts); roll-up cells per grain (day and month spans): "
+            + ", ".join(f"{k} {v:,}" for k, v in d.get("cells_per_grain", {}).items())
+            + "."
+        ),
         "",
     ]
     if run.get("generation"):
@@ -997,7 +1003,12 @@ def run_markdown(key: str, run: dict[str, Any]) -> list[str]:
         parts += [f"Generation of {g['orders']:,} orders ({g['callbacks']:,} callbacks, {g['return_requests']:,} "
                   f"return and {g['extension_requests']:,} extension requests): COPY {g['copy_s']} s, "
                   f"VACUUM ANALYZE {g['vacuum_analyze_s']} s.", ""]  # fmt: skip
-    if run.get("rollup"):
+    if run.get("rollup") and "months" not in run["rollup"]:
+        r = run["rollup"]
+        parts += [f"Full roll-up rebuild (`rollup.rebuild`: facts by batches of 20,000 order ids, then the cells): "
+                  f"{r['rows']:,} facts and {r['cells']:,} cells in {r['rebuild_s']} s, "
+                  f"then VACUUM ANALYZE {r['vacuum_analyze_s']} s.", ""]  # fmt: skip
+    elif run.get("rollup"):
         r = run["rollup"]
         slow = max(r["months"], key=lambda x: x["seconds"])
         parts += [f"Full roll-up rebuild (`rollup.rebuild` month by month, {len(r['months'])} months): "
@@ -1018,7 +1029,8 @@ def run_markdown(key: str, run: dict[str, Any]) -> list[str]:
         parts += [
             "### Incremental maintenance (`rollup.refresh(now)` after K orders changed; rolled back)",
             "",
-            "| K orders touched | touch s | days recomputed | ranges | refresh s | SQL reading s | SQL writing s "
+            "| K orders touched | touch s | days or orders recomputed | DELETEs | refresh s | SQL reading s "
+            "| SQL writing s "
             "| queries | slowest statement s |",
             "|-----------------:|--------:|----------------:|-------:|----------:|--------------:|--------------:"
             "|--------:|--------------------:|",

@@ -1,14 +1,15 @@
-"""Every indicator pinned on a hand-built set of orders, through the daily roll-up, by dimension and period."""
+"""Every indicator pinned on a hand-built set of orders, through the roll-up, by dimension and period."""
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from analytics import indicators, rollup
 from analytics.indicators import Filters
-from analytics.models import DailyStat
+from analytics.models import OrderFact, RollupCell
 from categories.models import Category, RequestType
 from orders import transitions as t
 from orders.models import WorkOrder
@@ -155,15 +156,55 @@ def test_periods_and_comparisons(orders):
     assert comparison.change(comparison.current.received, comparison.previous.received) == 5
 
 
+def _cells() -> list[str]:
+    fields = ("grain", "span", "day", "key", "received", "dispatched", "finished", "returns", "reopens", "satisfied")
+    return sorted(map(str, RollupCell.objects.exclude(received=0, dispatched=0, finished=0, returns=0, reopens=0,
+                                                      satisfied=0, valid_callbacks=0, supervised=0, direct=0,
+                                                      extensions=0).values_list(*fields)))  # fmt: skip
+
+
 def test_rollup_follows_changes_incrementally_and_once(orders, staff):
-    rows = sorted(map(str, DailyStat.objects.values_list("day", "unit", "received", "returns")))
-    rollup.refresh()  # nothing changed since: the recent days are recomputed to the same rows
-    assert sorted(map(str, DailyStat.objects.values_list("day", "unit", "received", "returns"))) == rows
+    cells, facts = _cells(), OrderFact.objects.count()
+    assert cells and facts
+    assert rollup.refresh() >= 1  # nothing changed since: the recent orders are recomputed to the same facts
+    assert _cells() == cells and OrderFact.objects.count() == facts
     c = orders["c"]
     c.refresh_from_db()
     t.decide_return(c, staff["dispatcher"], approve=False, note="属于本单位", at=MON + timedelta(hours=4))
     assert rollup.refresh() >= 1
     assert indicators.totals(*WEEK).returns == 1
+
+
+def test_cells_moved_by_differences_equal_cells_summed_afresh(orders, staff, city):
+    """The cells after incremental runs (old facts subtracted, new ones added) are the cells a rebuild sums."""
+    c = orders["c"]
+    c.refresh_from_db()
+    c = t.decide_return(c, staff["dispatcher"], approve=True, note="改派", at=MON + timedelta(hours=5))
+    t.dispatch(c, staff["dispatcher"], lead_unit=city["d1"], at=MON + timedelta(days=1))
+    WorkOrder.objects.filter(pk=orders["a"].pk).update(channel="web", updated_at=timezone.now())  # a dimension
+    rollup.refresh()
+    incremental, month_before = _cells(), indicators.totals(date(2025, 9, 1), date(2025, 10, 1))
+    assert incremental and rollup.rebuild(batch=2) == OrderFact.objects.count()
+    assert _cells() == incremental
+    assert indicators.totals(date(2025, 9, 1), date(2025, 10, 1)) == month_before
+
+
+def test_cells_facts_and_months_give_the_same_numbers(orders, city):
+    """Whole months come from monthly cells, the edge days from daily cells, questions no grain answers from the
+    per-order facts: every way sums to what the facts say."""
+    category = orders["a"].category.parent.parent
+    periods = [WEEK, (date(2024, 9, 1), date(2025, 9, 30)), (date(2024, 8, 20), date(2025, 10, 3))]
+    choices = [Filters(), Filters(unit=city["d1"]), Filters(category=category), Filters(area=city["d1"]),
+               Filters(unit=city["d2"], sub_units=False, channel="phone"), Filters(enterprise=True)]  # fmt: skip
+    for start, end in periods:
+        for filters in choices:
+            expected = OrderFact.objects.filter(filters.q(), day__gte=start, day__lt=end).aggregate(**indicators.SUMS)
+            got = indicators.totals(start, end, filters)
+            assert [getattr(got, n) for n in indicators.COUNTERS] == [expected[n] or 0 for n in indicators.COUNTERS]
+    assert indicators._rows(*periods[1], Filters()).model is RollupCell
+    assert indicators._rows(*periods[1], choices[4]).model is OrderFact  # unit × channel: no grain has both
+    months = indicators.series("month", *periods[2])
+    assert sum(c.received for _, c in months) == indicators.totals(*periods[2]).received == 8
 
 
 def test_rollup_claim_lets_only_one_run(orders):
