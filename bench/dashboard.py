@@ -1,4 +1,4 @@
-"""Benchmark of the dashboards: page times over the daily roll-up with N work orders on PostgreSQL.
+"""Benchmark of the dashboards: page times over the roll-up with N work orders on PostgreSQL.
 
 What it measures
     1. The dashboard pages (``analytics:overview``, ``analytics:unit``, ``analytics:category`` and the
@@ -10,7 +10,8 @@ What it measures
     2. The incremental maintenance: K recent orders are touched (replied, called back, or just updated a minute
        before "now") and ``rollup.refresh(now)`` is timed, inside a transaction that is rolled back afterwards,
        so every run starts from the same data.
-    3. The full rebuild of the roll-up (month by month), whenever the roll-up does not match the orders.
+    3. The full rebuild of the roll-up (facts by batches of order ids, then the cells), whenever the roll-up
+       does not match the orders.
 
 The data
     N orders received over the 730 days before a reference time (volume growing by a third over the two years,
@@ -1109,7 +1110,7 @@ def main(argv: list[str] | None = None) -> int:
 
     built = None
     if args.rebuild or generation is not None or not rollup_matches():
-        print("» rebuilding the roll-up month by month …", flush=True)
+        print("» rebuilding the roll-up (facts by batches of order ids, then the cells) …", flush=True)
         built = build_rollup(ref)
         print(f"» roll-up: {built['rows']} rows in {built['rebuild_s']} s")
         if not rollup_matches():

@@ -1,5 +1,6 @@
 """Every indicator pinned on a hand-built set of orders, through the roll-up, by dimension and period."""
 
+import os
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -246,3 +247,18 @@ def test_drill_down_filters_match_the_breakdown_filters(orders, city):
         for name in ("received", "dispatched", "finished", "returns"):
             behind = rollup.orders_behind(name, *WEEK).filter(filters.order_q())
             assert behind.count() == getattr(indicators.totals(*WEEK, filters), name), (filters, name)
+
+
+def test_rebuild_rollup_command_recomputes_everything_and_sets_the_watermark(orders):
+    from django.core.management import call_command
+
+    from analytics.models import RollupState
+
+    cells = _cells()
+    RollupCell.objects.all().delete()
+    OrderFact.objects.filter(order=orders["a"]).delete()
+    assert indicators.totals(*WEEK).received == 0
+    before = timezone.now()
+    call_command("rebuild_rollup", "--batch", "3", stdout=open(os.devnull, "w"))
+    assert _cells() == cells and indicators.totals(*WEEK).received == 6
+    assert RollupState.objects.get(name=rollup.STATE).watermark >= before
