@@ -194,6 +194,9 @@ def _counts(row: dict, cls=Counts, **extra):
     return cls(**extra, **{name: row.get(name) or 0 for name in COUNTERS})
 
 
+FOREIGN_KEYS = {"unit", "category1", "category2", "category3", "area", "request_type"}  # grouped by as "<name>_id"
+
+
 def _grain(dims: set[str]) -> str | None:
     """The first grain whose cells carry every one of ``dims``; None when only the per-order facts do."""
     return next((grain for grain, has in GRAINS.items() if dims <= set(has)), None)
@@ -221,9 +224,6 @@ def _rows(start: date, end: date, filters: Filters, by: tuple[str, ...] = (), da
         | Q(span=Span.DAY, day__gte=start, day__lt=first)
         | Q(span=Span.DAY, day__gte=last, day__lt=end)
     )
-
-
-FOREIGN_KEYS = {"unit", "category1", "category2", "category3", "area", "request_type"}
 
 
 def totals(start: date, end: date, filters: Filters = ALL) -> Counts:

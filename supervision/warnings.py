@@ -142,8 +142,9 @@ def invalidate(orders=None) -> int:
 def recompute(now: datetime | None = None, *, full: bool = False) -> int:
     """Recolour the orders that are due (every order with ``full``); returns how many changed colour.
 
-    Eight statements whatever the number of orders or rules: for each group of states, one UPDATE of the rows
-    whose colour changed and one that moves the others' ``warning_due`` on. ``warning`` is deliberately not
+    Twelve statements whatever the number of orders or rules: the rules read for the colour and for the next
+    instant, then for each group of states one UPDATE of the rows whose colour changed and one that moves the
+    others' ``warning_due`` on. ``warning`` is deliberately not
     indexed, so that PostgreSQL can update it in place (HOT) without touching the order table's other indexes."""
     now = now or timezone.now()
     stamp = now.timestamp()
@@ -182,7 +183,7 @@ def _tags_changed(instance, action: str, reverse: bool, pk_set, **kwargs) -> Non
         orders = WorkOrder.objects.filter(pk__in=pk_set) if pk_set else WorkOrder.objects.filter(tags=instance)
         invalidate(orders.exclude(state=State.ARCHIVED))
     else:
-        WorkOrder.objects.filter(pk=instance.pk).update(warning_due=None)
+        invalidate(WorkOrder.objects.filter(pk=instance.pk))
 
 
 def connect() -> None:
