@@ -262,25 +262,46 @@ def rebuild(batch: int = 20_000, progress=None) -> int:
     return written
 
 
+def _key_sql(column: str) -> str:
+    """SQL spelling a dimension's value as `_key` does: '' for none, 0/1 for the enterprise flag."""
+    q = connection.ops.quote_name(column)
+    if column == "is_enterprise":
+        return f"CASE WHEN {q} THEN '1' ELSE '0' END"
+    return f"COALESCE(CAST({q} AS TEXT), '')"
+
+
 def build_cells() -> int:
-    """Every cell summed from the facts in the database, grain by grain; returns the cells written."""
+    """Every cell summed from the facts in the database, grain by grain, each grain and span one INSERT … SELECT;
+    returns the cells written."""
     RollupCell.objects.all().delete()
+    q = connection.ops.quote_name
+    columns = ["grain", "span", "day", "key", *DIMENSIONS, *COUNTERS]
     written = 0
     for grain, dims in GRAINS.items():
         for span in Span:
             bucket = F("day") if span == Span.DAY else TruncMonth("day")
-            rows = OrderFact.objects.values(*dims, b=bucket).annotate(**{n: Sum(n) for n in COUNTERS}).order_by()
-            cells = []
-            for row in rows.iterator(chunk_size=5000):
-                day = row["b"] if isinstance(row["b"], date) and not isinstance(row["b"], datetime) else row["b"].date()
-                values = tuple(row[d] for d in dims)
-                fields = {d: (row[d] or "") if d in TEXT else row[d] for d in dims}
-                cells.append(RollupCell(grain=grain, span=span, day=day, key=_key(values), **fields,
-                                        **{n: row[n] or 0 for n in COUNTERS}))  # fmt: skip
-                if len(cells) >= 5000:
-                    written += len(RollupCell.objects.bulk_create(cells))
-                    cells = []
-            written += len(RollupCell.objects.bulk_create(cells))
+            sums = {f"s_{n}": Sum(n) for n in COUNTERS}
+            grouped = OrderFact.objects.values(*dims, b=bucket).annotate(**sums).order_by()
+            sql, sub_params = grouped.query.sql_with_params()
+            params: list = [grain, span.value]
+            selected = ["%s", "%s", q("b"), " || '|' || ".join(_key_sql(d) for d in dims) or "''"]
+            for d in DIMENSIONS:
+                if d in dims:
+                    selected.append(q(d))
+                elif d == "is_enterprise":
+                    selected.append("%s")
+                    params.append(False)
+                else:
+                    selected.append("''" if d in TEXT else "NULL")
+            selected += [f"COALESCE({q(f's_{n}')}, 0)" for n in COUNTERS]
+            # table and column names come from the models, every value is a parameter
+            insert = (
+                f"INSERT INTO {q(RollupCell._meta.db_table)} ({', '.join(q(c) for c in columns)}) "  # noqa: S608
+                f"SELECT {', '.join(selected)} FROM ({sql}) s"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(insert, [*params, *sub_params])
+                written += cursor.rowcount
     return written
 
 
