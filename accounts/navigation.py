@@ -19,6 +19,7 @@ ALL = frozenset(Role.values)
 MENU: list[NavItem] = [
     NavItem("首页", "accounts:home", ALL),
     NavItem("受理", "orders:intake", frozenset({Role.OPERATOR, Role.DISPATCHER, Role.ADMIN})),
+    NavItem("网上诉求", "portal:queue", frozenset({Role.OPERATOR, Role.DISPATCHER, Role.ADMIN})),
     NavItem("派单", "orders:dispatch_queue", frozenset({Role.DISPATCHER})),
     NavItem("承办", "orders:inbox", frozenset({Role.HANDLER})),
     NavItem("回访", "orders:callback_queue", frozenset({Role.CALLBACK})),

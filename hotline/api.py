@@ -84,10 +84,12 @@ def require_roles(request, *roles: str) -> None:
 
 def register_routers() -> None:
     from accounts.api import router as accounts_router
+    from calls.api import router as calls_router
     from categories.api import router as categories_router
     from knowledge.api import router as knowledge_router
     from orders.api import router as orders_router
     from org.api import router as org_router
+    from sharing.api import router as sharing_router
     from workcalendar.api import router as calendar_router
 
     api.add_router("/me", accounts_router)
@@ -95,7 +97,9 @@ def register_routers() -> None:
     api.add_router("/categories", categories_router)
     api.add_router("/calendar", calendar_router)
     api.add_router("/orders", orders_router)
+    api.add_router("/calls", calls_router)
     api.add_router("/knowledge", knowledge_router)
+    api.add_router("/events", sharing_router)
 
 
 register_routers()

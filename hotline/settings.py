@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "nlp",
     "supervision",
     "knowledge",
+    "open311",
+    "portal",
+    "calls",
+    "sharing",
     "demo",
 ]
 
@@ -161,6 +165,13 @@ EMAIL_BACKEND = os.environ.get(
     else "django.core.mail.backends.filebased.EmailBackend",
 )
 EMAIL_FILE_PATH = VAR_DIR / "mail"
+# Senders of the receipts citizens get from the portal (portal/receipts.py): a comma-separated list of classes.
+# The default SMS sender writes each message to VAR_DIR/sms/; a city names its own gateway's class here.
+PORTAL_SENDERS = [
+    path.strip()
+    for path in os.environ.get("PORTAL_SENDERS", "portal.receipts.EmailSender,portal.receipts.FileSmsSender").split(",")
+    if path.strip()
+]
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -177,3 +188,5 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 REPORT_FONT = os.environ.get("REPORT_FONT", "")  # CJK font embedded in PDF reports; a Debian font package by default
+# Open311 GeoReport v2 (open311/): the jurisdiction_id this server answers for.
+OPEN311_JURISDICTION = os.environ.get("OPEN311_JURISDICTION", "a-city.12345.gov.cn")

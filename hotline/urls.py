@@ -22,10 +22,13 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("knowledge/", include("knowledge.urls")),
     path("faq/", knowledge_public),
+    path("portal/", include("portal.urls")),
+    path("calls/", include("calls.urls")),
     path("analytics/", include("analytics.urls")),
     path("open/indicators/", disclosure, name="disclosure"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("open311/v2/", include("open311.urls")),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]

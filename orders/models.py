@@ -241,6 +241,7 @@ class Action(models.TextChoices):
     SUPERVISE = "supervise", _("督办")
     LINK = "link", _("关联工单")
     ATTACH = "attach", _("上传附件")
+    RATE = "rate", _("市民评价")
 
 
 class OrderEvent(models.Model):

@@ -6,6 +6,7 @@ A refused action re-renders the page with the reason and the status the API woul
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import role_required
 from accounts.roles import Role
 from analytics import reply_quality
+from calls import events as calls
 from categories.models import Category
 from orders import queries
 from orders.assist import assist
@@ -23,6 +25,9 @@ from orders.forms import ACTION_FORMS, IntakeForm, OrderFilterForm, apply_errors
 from orders.models import Action, Attachment, Closure, RequestStatus, WorkOrder
 from orders.transitions import allowed_actions
 from orders.validators import normalize_phone, phone_error
+from portal import actions as portal_actions
+from portal.models import Status as SubmissionStatus
+from portal.models import Submission
 from supervision.panel import for_order as supervision_panel
 
 PAGE_SIZE = 20
@@ -51,17 +56,26 @@ def order_list(request):
 @role_required(*INTAKE_ROLES)
 def intake(request):
     """受理: one form, keyboard first; the caller's earlier orders appear as the number is typed."""
-    form = IntakeForm(request.POST or None, request.FILES or None)
+    submission = _submission(request)
+    initial = portal_actions.intake_data(submission) if submission else None
+    form = IntakeForm(request.POST or None, request.FILES or None, initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            if submission:  # a second operator taking in the same submission gets the first one's order
+                form.cleaned_data["idempotency_key"] = portal_actions.idempotency_key(submission)
             try:
-                order, created = form.submit(
-                    request.user,
-                    answer_directly="answer_directly" in request.POST,
-                    transfer_line=request.POST.get("transfer_line", ""),
-                    merge_into=request.POST.get("merge_into", ""),
-                )
+                with transaction.atomic():
+                    order, created = form.submit(
+                        request.user,
+                        answer_directly="answer_directly" in request.POST,
+                        transfer_line=request.POST.get("transfer_line", ""),
+                        merge_into=request.POST.get("merge_into", ""),
+                    )
+                    if submission and created:
+                        portal_actions.accept(submission, order, request.user)
+                    if call_id := request.POST.get("call_id", "")[:64]:
+                        calls.link(call_id, request.user, order)
             except TransitionError as exc:
                 apply_errors(form, exc)
                 status = exc.status
@@ -80,9 +94,24 @@ def intake(request):
     context = {
         "title": "受理",
         "form": form,
+        "submission": submission,
+        "call_id": request.POST.get("call_id", "")[:64],
         "leaves": Category.objects.active().leaves().values_list("full_name", flat=True),
     }
     return render(request, "orders/intake.html", context, status=status)
+
+
+def _submission(request) -> Submission | None:
+    """The portal submission being taken in (``?submission=`` or the posted field), still waiting."""
+    code = (request.POST.get("submission") or request.GET.get("submission") or "").strip()[:16]
+    if not code:
+        return None
+    submission = Submission.objects.filter(code=code).prefetch_related("photos").first()
+    if submission is None:
+        raise Http404("没有这条网上诉求")
+    if submission.status != SubmissionStatus.PENDING and request.method == "GET":
+        messages.info(request, f"该网上诉求已处理（{submission.get_status_display()}）")
+    return submission
 
 
 @role_required(*INTAKE_ROLES)

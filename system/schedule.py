@@ -34,6 +34,7 @@ JOBS: dict[str, Job] = {
     "reply_scores": Job(timedelta(seconds=60), "analytics.tasks.score_replies"),
     "hot_issues": Job(timedelta(hours=1), "analytics.tasks.refresh_hot_issues"),
     "reports": Job(timedelta(minutes=15), "analytics.tasks.generate_due_reports"),
+    "sharing": Job(timedelta(seconds=15), "sharing.tasks.deliver_events"),
 }
 
 

@@ -6,7 +6,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.navigation import MENU
 from accounts.roles import Role
 
-PUBLIC = {"accounts:login", "accounts:logout", "healthz", "faq:index", "faq:detail", "disclosure"}
+PUBLIC = {
+    "accounts:login", "accounts:logout", "healthz", "faq:index", "faq:detail", "disclosure",
+    "portal:home", "portal:submit", "portal:enterprise", "portal:track", "portal:status",
+}  # fmt: skip
 
 
 def _named_pages(patterns=None, prefix=""):
@@ -36,6 +39,9 @@ ARGS = {
     "knowledge:withdraw": lambda city: [1],
     "knowledge:revision": lambda city: [1, 1],
     "faq:detail": lambda city: [1],
+    "portal:status": lambda city: ["ABCDEFGHJK"],
+    "portal:decline": lambda city: ["ABCDEFGHJK"],
+    "portal:photo": lambda city: [1],
     "analytics:hot_issue": lambda city: [1],
     "analytics:report": lambda city: [1],
     "analytics:report_pdf": lambda city: [1],

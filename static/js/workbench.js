@@ -37,3 +37,17 @@ document.addEventListener("click", function (event) {
     field.focus();
   }
 });
+// Screen pop: when the call centre reports a call at this seat, its number fills an empty phone field (which
+// loads the caller's history) and the call is remembered so that the order is linked to it and its recording.
+document.addEventListener("htmx:afterSwap", function (event) {
+  if (event.target.id !== "call-pop") return;
+  const pop = event.target.querySelector(".call-pop");
+  const callField = document.getElementById("id_call_id");
+  const phone = document.getElementById("id_caller_phone");
+  if (!pop || !callField || callField.value) return;
+  if (!phone.value) {
+    phone.value = pop.dataset.caller;
+    phone.dispatchEvent(new Event("change"));
+  }
+  if (phone.value === pop.dataset.caller) callField.value = pop.dataset.call;
+});
