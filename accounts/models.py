@@ -1,11 +1,15 @@
 """Hotline staff: each user belongs to one unit and has one role."""
 
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from accounts import totp
 from accounts.roles import CITYWIDE_ROLES, Role
 from org.models import Unit, UnitQuerySet
 
@@ -59,6 +63,11 @@ class User(AbstractUser):
         return Unit.objects.filter(pk=self.unit_id)
 
 
+class TokenScope(models.TextChoices):
+    READ = "read", _("读取")
+    WRITE = "write", _("写入")
+
+
 class ApiToken(models.Model):
     """A bearer key another system uses to call the REST API as ``user``. Only the key's SHA-256 is kept."""
 
@@ -70,6 +79,13 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True, editable=False)
     expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True, help_text=_("留空表示长期有效。"))
     is_active = models.BooleanField(_("启用"), default=True, help_text=_("取消勾选即吊销该令牌。"))
+    scopes = models.CharField(
+        _("权限范围"),
+        max_length=20,
+        default="read write",
+        editable=False,
+        help_text=_("read：读取（GET 请求）；write：写入（其他请求）。以空格分隔。"),
+    )
 
     class Meta:
         verbose_name = _("API 令牌")
@@ -78,3 +94,69 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.key_prefix}…）"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+
+class LoginThrottle(models.Model):
+    """Sign-in attempts counted for one username or one IP address; the rules are in ``accounts/lockout.py``."""
+
+    class Kind(models.TextChoices):
+        USERNAME = "username", _("用户名")
+        IP = "ip", _("IP 地址")
+
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    value = models.CharField(_("用户名或地址"), max_length=150)
+    failures = models.PositiveIntegerField(_("失败次数"), default=0)
+    window_started_at = models.DateTimeField(_("计数开始"), null=True, blank=True)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("登录失败记录")
+        verbose_name_plural = _("登录失败记录")
+        ordering = ["-window_started_at"]
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="login_throttle_kind_value")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"
+
+
+class TotpDevice(models.Model):
+    """A user's authenticator app for two-step sign-in (RFC 6238, ``accounts/totp.py``).
+
+    Enrolment stores the secret unconfirmed; it guards sign-in only once a code from the app has been accepted.
+    """
+
+    user = models.OneToOneField(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="totp_device")
+    secret = models.CharField(_("密钥"), max_length=64, editable=False)
+    confirmed_at = models.DateTimeField(_("启用时间"), null=True, blank=True, editable=False)
+    # The time step of the last accepted code: a code is good once, so one seen over a shoulder is worthless.
+    last_used_step = models.BigIntegerField(_("最近使用的时间片"), default=0, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("两步验证")
+        verbose_name_plural = _("两步验证")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    def accept(self, code: str, now: datetime | None = None) -> bool:
+        """Whether ``code`` is valid now and was not used before; an accepted code is used up.
+
+        The step is claimed with ``UPDATE … WHERE last_used_step < step``, so two requests with the same code
+        (or two codes of the same step) cannot both pass.
+        """
+        step = totp.matching_step(self.secret, code, now or timezone.now())
+        if step is None:
+            return False
+        claimed = TotpDevice.objects.filter(pk=self.pk, last_used_step__lt=step).update(last_used_step=step)
+        if claimed:
+            self.last_used_step = step
+        return bool(claimed)

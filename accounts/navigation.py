@@ -30,6 +30,7 @@ MENU: list[NavItem] = [
     NavItem("组织机构", "org:unit_list", ALL),
     NavItem("诉求分类", "categories:tree", ALL),
     NavItem("工作日历", "workcalendar:month", ALL),
+    NavItem("审计日志", "audit:entries", frozenset({Role.ADMIN})),
     NavItem("系统管理", "admin:index", frozenset({Role.ADMIN})),
 ]
 

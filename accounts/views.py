@@ -1,8 +1,15 @@
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
 
-from accounts.models import User
+from accounts import lockout, twofactor
+from accounts.forms import CodeForm, LoginForm
+from accounts.models import TotpDevice, User
 from accounts.permissions import role_required
 from accounts.roles import Role
 from categories.models import Category, RequestType
@@ -13,11 +20,76 @@ from workcalendar.worktime import get_calendar
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
+    form_class = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if twofactor.is_enabled(user):
+            twofactor.begin(self.request, user, self.get_success_url())
+            return redirect("accounts:login_verify")
+        lockout.succeeded(user.username, lockout.client_ip(self.request))
+        return super().form_valid(form)
+
+
+@never_cache
+@sensitive_post_parameters("code")
+@require_http_methods(["GET", "POST"])
+def login_verify(request):
+    """The second step of signing in, for users with two-step sign-in on: the code from their app."""
+    pending = twofactor.pending(request)
+    if pending is None:
+        return redirect("accounts:login")
+    user, next_url = pending
+    form = CodeForm(request.POST or None)
+    if form.is_valid():
+        problem = twofactor.verify_code(request, user, form.cleaned_data["code"])
+        if problem is None:
+            return redirect(next_url)
+        form.add_error(None, problem)
+    return render(request, "accounts/login_verify.html", {"form": form, "title": "两步验证"})
 
 
 class LogoutView(auth_views.LogoutView):
     pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Every user's own password; the rules of AUTH_PASSWORD_VALIDATORS apply."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:home")
+    extra_context = {"title": "修改密码"}
+
+    def form_valid(self, form):
+        messages.success(self.request, "密码已修改。")
+        return super().form_valid(form)
+
+
+@role_required(*twofactor.ENROL_ROLES)
+@sensitive_post_parameters("code")
+def two_factor(request):
+    """Turn two-step sign-in on (secret, QR code, first code) or off (a current code)."""
+    device = TotpDevice.objects.filter(user=request.user).first()
+    form = CodeForm(request.POST or None)
+    action = request.POST.get("action")
+    if action == "start":
+        twofactor.start(request.user)
+        return redirect("accounts:two_factor")
+    if action in ("confirm", "disable") and device is not None and form.is_valid():
+        code = form.cleaned_data["code"]
+        if action == "confirm" and twofactor.confirm(device, code):
+            messages.success(request, "两步验证已启用：以后登录时，输入密码后还要输入验证器上的验证码。")
+            return redirect("accounts:two_factor")
+        if action == "disable" and twofactor.disable(device, code):
+            messages.success(request, "两步验证已关闭。")
+            return redirect("accounts:two_factor")
+        form.add_error("code", "验证码不正确或已经用过，请输入验证器当前显示的 6 位数字。")
+    context = {"title": "两步验证", "device": device, "form": form}
+    if device is not None and not device.is_confirmed:
+        context["uri"] = twofactor.provisioning_uri(device)
+        context["qr"] = twofactor.qr_data_uri(device)
+    return render(request, "accounts/two_factor.html", context)
 
 
 ROLE_HOME_TITLES = {
@@ -44,6 +116,7 @@ def home(request):
             :5
         ],
         "now": now,
+        "may_enrol_two_factor": twofactor.may_enrol(user),
     }
     if user.role == Role.HANDLER:
         context["units"] = user.visible_units.select_related("parent")

@@ -1,7 +1,8 @@
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from categories.models import Category, RequestType
+from hotline.api import Pagination
 
 router = Router(tags=["诉求分类"])
 
@@ -21,7 +22,7 @@ class RequestTypeOut(Schema):
 
 
 @router.get("", response=list[CategoryOut], summary="诉求分类（可按层级、上级、关键词筛选）")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_categories(
     request,
     level: int | None = Query(None, ge=1, le=3),

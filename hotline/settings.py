@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # django-ninja as an app serves the API docs' Swagger UI from its own static files (no CDN, no inline script).
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "system",
@@ -58,18 +60,21 @@ INSTALLED_APPS = [
     "open311",
     "portal",
     "calls",
+    "audit",
     "sharing",
     "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "accounts.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -111,12 +116,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 AUTH_USER_MODEL = "accounts.User"
+# Argon2id for new and changed passwords; older hashes still verify and are rehashed with Argon2 at the next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# Applied by every form that sets a password: user creation in the admin, the admin's and the user's own
+# password change. accounts/passwords.py has the Chinese messages and the character-class rule.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ["username", "full_name", "email", "phone"]},
+    },
+    {"NAME": "accounts.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
 ]
+# Sign-in lockout (accounts/lockout.py): failures per username and per client address within the lockout
+# period lock that username or address for the period. The hotline centre's staff share one address.
+LOGIN_FAILURE_LIMIT = 5
+LOGIN_IP_FAILURE_LIMIT = 30
+LOGIN_LOCKOUT_MINUTES = 15
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -140,13 +164,28 @@ MEDIA_URL = "media/"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Sessions, cookies and response headers. HTTPS=1 when the site is served over TLS (directly, or by a proxy on
+# the same host whose X-Forwarded-Proto gunicorn trusts): cookies only over TLS, plain HTTP redirected, HSTS.
+HTTPS = _env_bool("HTTPS")
+SESSION_COOKIE_AGE = 8 * 60 * 60  # one working day's shift, then sign in again
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES")
-CSRF_COOKIE_SECURE = _env_bool("SECURE_COOKIES")
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the local health probe speaks plain HTTP
+SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60 if HTTPS else 0
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Sent on every response by accounts/csp.py. Pages load scripts only from /static/ (no inline <script>);
+# styles may be inline (style attributes, htmx's indicator style); images may be data: URIs (the 2FA QR code).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+)
 
 # Background work: the database-backed queue by default (no extra server);
 # TASKS_BACKEND=rq puts it on Redis for several worker nodes.

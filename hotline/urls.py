@@ -24,6 +24,7 @@ urlpatterns = [
     path("faq/", knowledge_public),
     path("portal/", include("portal.urls")),
     path("calls/", include("calls.urls")),
+    path("audit/", include("audit.urls")),
     path("analytics/", include("analytics.urls")),
     path("open/indicators/", disclosure, name="disclosure"),
     path("admin/", admin.site.urls),

@@ -5,6 +5,7 @@ from datetime import date
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema
 
+from hotline.api import ErrorOut
 from knowledge import search
 from knowledge.models import Article, Kind
 
@@ -54,6 +55,6 @@ def search_articles(
     ]  # fmt: skip
 
 
-@router.get("/articles/{article_id}", response=ArticleOut, summary="现行知识条目")
+@router.get("/articles/{article_id}", response={200: ArticleOut, 404: ErrorOut}, summary="现行知识条目")
 def get_article(request, article_id: int):
     return get_object_or_404(Article.objects.in_force(), pk=article_id)

@@ -13,8 +13,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, File, Form, Header, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from audit import log as audit_log
+from hotline.api import ErrorOut, Pagination
 from orders import transitions
 from orders.models import (
     Channel,
@@ -27,7 +29,7 @@ from orders.models import (
     Warning,
     WorkOrder,
 )
-from orders.queries import OrderFilter, caller_phone_for, visible_orders
+from orders.queries import NEEDS_FULL_PHONE, OrderFilter, caller_phone_for, visible_orders
 from orders.validators import MAX_ATTACHMENT_BYTES
 
 router = Router(tags=["工单"])
@@ -265,6 +267,10 @@ class LinkIn(VersionIn):
 
 # ---------------------------------------------------------------- endpoints
 
+# An action on an order: the order as it is now, or 404 (not visible to this user) or 409 (its state forbids
+# the action, or someone changed it first); 403 and 422 are declared for every endpoint in hotline/api.py.
+ACTION_RESPONSES = {200: OrderOut, 404: ErrorOut, 409: ErrorOut}
+
 
 def _order(request, number: str) -> WorkOrder:
     """The order if this user may see it, else 404."""
@@ -290,18 +296,21 @@ def create_order(
 
 
 @router.get("", response=list[OrderSummaryOut], summary="工单列表（按受理时间倒序，可筛选）")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_orders(request, filters: Query[OrderFilterIn]):
     given = {name: value for name, value in filters.dict().items() if value is not None}
     return OrderFilter(**given).apply(visible_orders(request.auth)).order_by("-received_at", "-pk")
 
 
-@router.get("/{number}", response=OrderOut, summary="工单详情（含办理过程和当前可执行的动作）")
+@router.get("/{number}", response={200: OrderOut, 404: ErrorOut}, summary="工单详情（含办理过程和当前可执行的动作）")
 def get_order(request, number: str):
-    return _order(request, number)
+    order = _order(request, number)
+    if request.auth.role in NEEDS_FULL_PHONE:  # the answer carries the caller's number in full
+        audit_log.view_personal(request, order.number)
+    return order
 
 
-@router.post("/{number}/answer-directly", response=OrderOut, summary="直接办结")
+@router.post("/{number}/answer-directly", response=ACTION_RESPONSES, summary="直接办结")
 def answer_directly(request, number: str, payload: AnswerIn):
     return _act(
         request,
@@ -314,28 +323,28 @@ def answer_directly(request, number: str, payload: AnswerIn):
     )
 
 
-@router.post("/{number}/transfer", response=OrderOut, summary="转紧急热线（110/119/120/122）")
+@router.post("/{number}/transfer", response=ACTION_RESPONSES, summary="转紧急热线（110/119/120/122）")
 def transfer(request, number: str, payload: TransferIn):
     return _act(request, number, transitions.transfer, payload, line=payload.line, note=payload.note)
 
 
-@router.post("/{number}/invalidate", response=OrderOut, summary="无效工单")
+@router.post("/{number}/invalidate", response=ACTION_RESPONSES, summary="无效工单")
 def invalidate(request, number: str, payload: ReasonIn):
     return _act(request, number, transitions.invalidate, payload, reason=payload.reason)
 
 
-@router.post("/{number}/withdraw", response=OrderOut, summary="撤回（诉求人撤回诉求）")
+@router.post("/{number}/withdraw", response=ACTION_RESPONSES, summary="撤回（诉求人撤回诉求）")
 def withdraw(request, number: str, payload: ReasonIn):
     return _act(request, number, transitions.withdraw, payload, reason=payload.reason)
 
 
-@router.post("/{number}/merge", response=OrderOut, summary="并单（并入主工单）")
+@router.post("/{number}/merge", response=ACTION_RESPONSES, summary="并单（并入主工单）")
 def merge(request, number: str, payload: MergeIn):
     parent = _visible_or_none(request, payload.parent)
     return _act(request, number, transitions.merge, payload, parent=parent, note=payload.note)
 
 
-@router.post("/{number}/dispatch", response=OrderOut, summary="派单（主办单位和协办单位）")
+@router.post("/{number}/dispatch", response=ACTION_RESPONSES, summary="派单（主办单位和协办单位）")
 def dispatch(request, number: str, payload: DispatchIn):
     return _act(
         request, number, transitions.dispatch, payload,
@@ -343,22 +352,22 @@ def dispatch(request, number: str, payload: DispatchIn):
     )  # fmt: skip
 
 
-@router.post("/{number}/sign", response=OrderOut, summary="签收")
+@router.post("/{number}/sign", response=ACTION_RESPONSES, summary="签收")
 def sign(request, number: str, payload: VersionIn):
     return _act(request, number, transitions.sign, payload)
 
 
-@router.post("/{number}/return-request", response=OrderOut, summary="退单申请")
+@router.post("/{number}/return-request", response=ACTION_RESPONSES, summary="退单申请")
 def return_request(request, number: str, payload: ReasonIn):
     return _act(request, number, transitions.request_return, payload, reason=payload.reason)
 
 
-@router.post("/{number}/return-decision", response=OrderOut, summary="退单审核（同意或驳回）")
+@router.post("/{number}/return-decision", response=ACTION_RESPONSES, summary="退单审核（同意或驳回）")
 def return_decision(request, number: str, payload: DecisionIn):
     return _act(request, number, transitions.decide_return, payload, approve=payload.approve, note=payload.note)
 
 
-@router.post("/{number}/extension-request", response=OrderOut, summary="延期申请")
+@router.post("/{number}/extension-request", response=ACTION_RESPONSES, summary="延期申请")
 def extension_request(request, number: str, payload: ExtensionIn):
     new_due_at = payload.new_due_at
     if timezone.is_naive(new_due_at):
@@ -366,22 +375,22 @@ def extension_request(request, number: str, payload: ExtensionIn):
     return _act(request, number, transitions.request_extension, payload, new_due_at=new_due_at, reason=payload.reason)
 
 
-@router.post("/{number}/extension-decision", response=OrderOut, summary="延期审核（同意或驳回）")
+@router.post("/{number}/extension-decision", response=ACTION_RESPONSES, summary="延期审核（同意或驳回）")
 def extension_decision(request, number: str, payload: DecisionIn):
     return _act(request, number, transitions.decide_extension, payload, approve=payload.approve, note=payload.note)
 
 
-@router.post("/{number}/co-opinion", response=OrderOut, summary="协办意见")
+@router.post("/{number}/co-opinion", response=ACTION_RESPONSES, summary="协办意见")
 def co_opinion(request, number: str, payload: OpinionIn):
     return _act(request, number, transitions.co_opinion, payload, opinion=payload.opinion)
 
 
-@router.post("/{number}/interim-reply", response=OrderOut, summary="阶段性答复")
+@router.post("/{number}/interim-reply", response=ACTION_RESPONSES, summary="阶段性答复")
 def interim_reply(request, number: str, payload: ContentIn):
     return _act(request, number, transitions.interim_reply, payload, content=payload.content)
 
 
-@router.post("/{number}/reply", response=OrderOut, summary="办结（答复诉求人）")
+@router.post("/{number}/reply", response=ACTION_RESPONSES, summary="办结（答复诉求人）")
 def reply(request, number: str, payload: ReplyIn):
     return _act(
         request, number, transitions.reply, payload,
@@ -389,7 +398,7 @@ def reply(request, number: str, payload: ReplyIn):
     )  # fmt: skip
 
 
-@router.post("/{number}/callback", response=OrderOut, summary="回访")
+@router.post("/{number}/callback", response=ACTION_RESPONSES, summary="回访")
 def callback(request, number: str, payload: CallbackIn):
     return _act(
         request, number, transitions.callback, payload,
@@ -398,30 +407,30 @@ def callback(request, number: str, payload: CallbackIn):
     )  # fmt: skip
 
 
-@router.post("/{number}/reopen", response=OrderOut, summary="重办")
+@router.post("/{number}/reopen", response=ACTION_RESPONSES, summary="重办")
 def reopen(request, number: str, payload: ReasonIn):
     return _act(request, number, transitions.reopen, payload, reason=payload.reason)
 
 
-@router.post("/{number}/archive", response=OrderOut, summary="归档")
+@router.post("/{number}/archive", response=ACTION_RESPONSES, summary="归档")
 def archive(request, number: str, payload: NoteIn):
     return _act(request, number, transitions.archive, payload, note=payload.note)
 
 
-@router.post("/{number}/link", response=OrderOut, summary="关联工单")
+@router.post("/{number}/link", response=ACTION_RESPONSES, summary="关联工单")
 def link(request, number: str, payload: LinkIn):
     other = _visible_or_none(request, payload.other)
     return _act(request, number, transitions.link, payload, other=other)
 
 
-@router.post("/{number}/attachments", response=OrderOut, summary="上传附件（multipart/form-data，字段 file）")
+@router.post("/{number}/attachments", response=ACTION_RESPONSES, summary="上传附件（multipart/form-data，字段 file）")
 def attach(request, number: str, file: File[UploadedFile], version: Form[int | None] = None):
     # One byte past the limit is enough to refuse an oversized file without reading all of it.
     content = file.read(MAX_ATTACHMENT_BYTES + 1)
     return transitions.attach(_order(request, number), request.auth, name=file.name, content=content, version=version)
 
 
-@router.get("/{number}/attachments/{attachment_id}", summary="下载附件", response={200: None})
+@router.get("/{number}/attachments/{attachment_id}", summary="下载附件", response={200: None, 404: ErrorOut})
 def download_attachment(request, number: str, attachment_id: int):
     item = get_object_or_404(_order(request, number).attachments, pk=attachment_id)
     return FileResponse(item.file.open("rb"), as_attachment=True, filename=item.name, content_type=item.content_type)

@@ -162,7 +162,10 @@ def callback_queue() -> QuerySet[WorkOrder]:
 def caller_history(
     phone: str, exclude_pk: int | None = None, limit: int = 10, days: int | None = None
 ) -> QuerySet[WorkOrder]:
-    """一人多诉: the caller's earlier orders (of the last ``days`` days if given), newest first."""
+    """一人多诉: the caller's earlier orders (of the last ``days`` days if given), newest first; none without a
+    number (orders whose personal data was removed have none)."""
+    if not phone:
+        return WorkOrder.objects.none()
     orders = WorkOrder.objects.select_related("category").filter(caller_phone=phone).order_by("-received_at")
     if days:
         orders = orders.filter(received_at__gte=timezone.now() - timedelta(days=days))
@@ -176,6 +179,8 @@ def open_count(user: User) -> int:
 
 
 NEEDS_FULL_PHONE = {Role.OPERATOR, Role.DISPATCHER, Role.HANDLER, Role.CALLBACK}
+# The others see the number masked and may ask for it, with a reason (查看完整号码, kept in the audit log).
+MASKED_PHONE_ROLES = tuple(sorted(set(Role.values) - NEEDS_FULL_PHONE))
 
 
 def caller_phone_for(user: User, order: WorkOrder) -> str:

@@ -13,5 +13,6 @@ urlpatterns = [
     path("callbacks/", views.callback_queue, name="callback_queue"),
     path("<str:number>/", views.detail, name="detail"),
     path("<str:number>/act/<str:action>/", views.act, name="act"),
+    path("<str:number>/unmask/", views.unmask, name="unmask"),
     path("<str:number>/attachments/<int:pk>/", views.attachment, name="attachment"),
 ]

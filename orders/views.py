@@ -16,6 +16,8 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import role_required
 from accounts.roles import Role
 from analytics import reply_quality
+from audit import log as audit_log
+from audit.models import AuditAction
 from calls import events as calls
 from categories.models import Category
 from orders import queries
@@ -190,6 +192,7 @@ def _detail(request, order: WorkOrder, bound: dict | None = None, status: int = 
         "title": f"工单 {order.number}",
         "order": order,
         "phone": queries.caller_phone_for(request.user, order),
+        "can_unmask": request.user.role in queries.MASKED_PHONE_ROLES,
         "events": order.events.select_related("actor", "actor_unit"),
         "forms": forms,
         "return_request": order.return_requests.filter(status=RequestStatus.PENDING).first(),
@@ -209,7 +212,24 @@ def _detail(request, order: WorkOrder, bound: dict | None = None, status: int = 
 
 @role_required()
 def detail(request, number: str):
-    return _detail(request, _visible(request, number))
+    order = _visible(request, number)
+    if request.user.role in queries.NEEDS_FULL_PHONE:  # the page shows the caller's number in full
+        audit_log.view_personal(request, order.number)
+    return _detail(request, order)
+
+
+@role_required(*queries.MASKED_PHONE_ROLES)
+@require_POST
+def unmask(request, number: str):
+    """查看完整号码: a role that sees the number masked asks for it with a reason; the audit log keeps both."""
+    order = _visible(request, number)
+    reason = request.POST.get("reason", "").strip()[:200]
+    if not reason:
+        messages.error(request, "请填写查看完整号码的理由")
+        return redirect("orders:detail", order.number)
+    audit_log.record(request, AuditAction.UNMASK, order_number=order.number, reason=reason, status=200)
+    messages.info(request, f"诉求人电话：{order.caller_phone}（已记录查看）")
+    return _detail(request, order)
 
 
 @role_required()

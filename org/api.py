@@ -1,7 +1,8 @@
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from hotline.api import ErrorOut, Pagination
 from org.models import UnitKind
 
 router = Router(tags=["组织机构"])
@@ -21,7 +22,7 @@ class UnitOut(Schema):
 
 
 @router.get("", response=list[UnitOut], summary="可见的承办单位列表")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_units(request, kind: UnitKind | None = None, q: str = Query("", max_length=50), active: bool = True):
     units = request.auth.visible_units.select_related("parent")
     if kind:
@@ -33,6 +34,6 @@ def list_units(request, kind: UnitKind | None = None, q: str = Query("", max_len
     return units
 
 
-@router.get("/{code}", response=UnitOut, summary="承办单位详情")
+@router.get("/{code}", response={200: UnitOut, 404: ErrorOut}, summary="承办单位详情")
 def get_unit(request, code: str):
     return get_object_or_404(request.auth.visible_units.select_related("parent"), code=code)

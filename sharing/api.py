@@ -41,7 +41,7 @@ def _cursor(text: str) -> int:
         return 0
     if not CURSOR.fullmatch(text):
         message = "after 不是有效的游标：请使用上次返回的 next_cursor，或留空从头开始"
-        raise ApiError(422, ErrorCode.INVALID, message, errors=[{"field": "after", "message": message}])
+        raise ApiError(422, ErrorCode.INVALID, message, field="after")
     return int(text)
 
 

@@ -76,7 +76,7 @@ def test_deadline_endpoint(client, make_user, query, expected):
 def test_deadline_endpoint_rejects_ambiguous_input(client, make_user):
     client.force_login(make_user(Role.OPERATOR))
     response = client.get("/api/calendar/deadline?start=2025-10-09T09:00:00%2B08:00")
-    assert response.status_code == 422 and response.json()["field"] == "working_days"
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "working_days"
     response = client.get("/api/calendar/deadline?start=garbage&working_days=1")
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "start"
 

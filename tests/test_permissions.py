@@ -26,6 +26,7 @@ ARGS = {
     "org:unit_detail": lambda city: [city["d1"].code],
     "orders:detail": lambda city: ["20260101000001"],
     "orders:act": lambda city: ["20260101000001", "sign"],
+    "orders:unmask": lambda city: ["20260101000001"],
     "orders:attachment": lambda city: ["20260101000001", 1],
     "supervision:detail": lambda city: ["DB20260101000001"],
     "supervision:flag": lambda city: ["20260101000001"],

@@ -9,6 +9,11 @@ from workcalendar.worktime import get_calendar
 
 router = Router(tags=["工作日历"])
 
+# Deadlines are for requests the hotline receives, so ``start`` is kept to this century: before 1901 the
+# zone's local mean time has an offset in seconds, which no RFC 3339 date-time can carry, and near year
+# 9999 the deadline would run off the end of the calendar.
+DEADLINE_YEARS = range(2000, 2100)
+
 
 class DayOut(Schema):
     date: date
@@ -40,6 +45,9 @@ def deadline(
 ):
     if (working_days is None) == (working_hours is None):
         raise ApiError(422, ErrorCode.INVALID, "working_days 和 working_hours 必须且只能给出一个", field="working_days")
+    if start.year not in DEADLINE_YEARS:
+        message = f"start 须在 {DEADLINE_YEARS[0]}–{DEADLINE_YEARS[-1]} 年之间"
+        raise ApiError(422, ErrorCode.INVALID, message, field="start")
     if timezone.is_naive(start):
         start = timezone.make_aware(start)
     cal = get_calendar()

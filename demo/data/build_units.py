@@ -39,7 +39,7 @@ COMM_STOP = set(
     "城中 度假 新农 美丽 所在 当地 整个 行政 小康 癌症 安置 教师 失地 年代 弱势".split()
 )
 
-# NB: the brief asks for city code "A" (demo/loader.py also uses it), but org.models.code_validator
+# NB: the demo city code is "A" (demo/loader.py also uses it), but org.models.code_validator
 # requires 2-32 characters, so UnitForm rejects "A". Change it here (and wherever "A" is referenced).
 CITY = "A"
 
@@ -640,7 +640,7 @@ def main(argv):
         f"empty: {sum(1 for r in rows_back if not r[2])}"
     )
     for w in warnings:
-        print("WARNING (kept as the brief asks):", w)
+        print("WARNING (kept as specified):", w)
     if errors:
         print("CHECK FAILED:\n  " + "\n  ".join(errors))
         return 1
