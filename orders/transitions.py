@@ -12,6 +12,7 @@ Nothing half-done survives a refusal: the transaction rolls back.
 ``at`` lets the demo loader replay history at past instants; it defaults to now.
 """
 
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -287,8 +288,10 @@ def intake(
     tags, related = clean.pop("tags"), clean.pop("related")
     try:
         with transaction.atomic():
+            # The day's counter row is locked from its UPDATE to the commit, so it is taken last: concurrent intakes
+            # then wait for each other only for the end of a transaction, not for all of it.
             order = WorkOrder.objects.create(
-                number=_next_number(at),
+                number=f"~{uuid.uuid4().hex[:19]}",
                 received_at=at,
                 created_by=actor,
                 idempotency_key=key,
@@ -306,6 +309,8 @@ def intake(
                 data={"channel": order.channel},
                 created_at=at,
             )
+            order.number = _next_number(at)
+            WorkOrder.objects.filter(pk=order.pk).update(number=order.number)
     except IntegrityError:
         if key and (existing := WorkOrder.objects.filter(idempotency_key=key).first()):
             return existing, False
