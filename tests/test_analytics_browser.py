@@ -45,7 +45,8 @@ def test_leader_clicks_a_kpi_and_sees_its_orders(live_server, page, demo):
     page.click("nav.menu >> text=统计分析")
     card = page.locator("a[data-kpi='受理量']")
     assert card.locator("strong").inner_text() == "3"
-    page.wait_for_function("document.querySelector('#chart-trend canvas') !== null")
+    # selector waits, not wait_for_function: the page's CSP forbids the string evaluation that polling uses
+    page.wait_for_selector("#chart-trend canvas", state="attached")
     page.screenshot(path="var/screenshot-overview.png", full_page=True)
     card.click()
     page.wait_for_url(lambda url: "/analytics/orders/" in url)
@@ -58,7 +59,7 @@ def test_leader_clicks_a_kpi_and_sees_its_orders(live_server, page, demo):
     assert "受理量" not in page.locator("h1").inner_text() and "响应率" in page.locator("h1").inner_text()
     # A slice of the category pie: its orders.
     page.go_back()
-    page.wait_for_function("document.querySelector('#chart-categories canvas') !== null")
+    page.wait_for_selector("#chart-categories canvas", state="attached")
     page.locator("#chart-categories").scroll_into_view_if_needed()
     page.wait_for_timeout(800)  # the pie's opening animation
     box = page.locator("#chart-categories").bounding_box()
