@@ -34,8 +34,3 @@ def allow(action: str, value: str, now=None) -> bool:
     if Throttle.objects.filter(key=key, window_start__lte=now - window).update(window_start=now, count=1):
         return True
     return bool(Throttle.objects.filter(key=key, count__lt=limit).update(count=F("count") + 1))
-
-
-def client_ip(request) -> str:
-    """The client's address as the web server saw it (a proxy in front must set REMOTE_ADDR, not a header)."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"

@@ -6,13 +6,14 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.lockout import client_ip
 from accounts.permissions import role_required
 from orders.errors import TransitionError
 from orders.forms import apply_errors
 from orders.transitions import INTAKE_ROLES
 from portal import actions
 from portal.forms import DeclineForm, EnterpriseForm, RatingForm, SubmissionForm, TrackForm
-from portal.limits import allow, client_ip
+from portal.limits import allow
 from portal.models import Photo, Status, Submission
 
 SESSION_KEY = "portal_codes"  # tracking codes this browser has proven it may read
