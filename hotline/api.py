@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.utils import InterfaceError, OperationalError
 from django.http import Http404
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -20,6 +21,7 @@ from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import django_auth
 from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as ResponseValidationError
 
 from accounts.tokens import TokenAuth
 from hotline.error_codes import ErrorCode
@@ -175,6 +177,31 @@ def _invalid(request, exc: ValidationError):
 def _transition_error(request, exc: TransitionError):
     errors = [{"field": field, "message": message} for field, message in exc.errors.items()]
     return error(request, exc.status, exc.code, exc.message, errors=errors)
+
+
+def _database_unavailable(request):
+    from system.middleware import MESSAGE, RETRY_AFTER
+
+    response = error(request, 503, ErrorCode.UNAVAILABLE, MESSAGE)
+    response["Retry-After"] = RETRY_AFTER
+    return response
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _unavailable(request, exc):
+    return _database_unavailable(request)
+
+
+@api.exception_handler(ResponseValidationError)
+def _response_unreadable(request, exc: ResponseValidationError):
+    """The answer could not be read from the database (it went away after the change was committed): 503, and
+    the client's retry with the same Idempotency-Key gets the order. Any other such error is a bug: 500."""
+    lost = ("OperationalError", "InterfaceError")
+    if any(e["type"] == "get_attribute_error" and str(e.get("ctx", {}).get("error", "")).startswith(lost)
+           for e in exc.errors()):  # fmt: skip
+        return _database_unavailable(request)
+    raise exc
 
 
 @api.exception_handler(HttpError)

@@ -10,3 +10,5 @@ class ErrorCode(StrEnum):
     INVALID = "invalid"
     CONFLICT = "conflict"
     SERVER_ERROR = "server_error"
+    STORAGE_FULL = "storage_full"
+    UNAVAILABLE = "unavailable"

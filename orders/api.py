@@ -423,7 +423,11 @@ def link(request, number: str, payload: LinkIn):
     return _act(request, number, transitions.link, payload, other=other)
 
 
-@router.post("/{number}/attachments", response=ACTION_RESPONSES, summary="上传附件（multipart/form-data，字段 file）")
+@router.post(
+    "/{number}/attachments",
+    response={**ACTION_RESPONSES, 422: ErrorOut, 507: ErrorOut},
+    summary="上传附件（multipart/form-data，字段 file；磁盘已满时 507，什么也不保存）",
+)
 def attach(request, number: str, file: File[UploadedFile], version: Form[int | None] = None):
     # One byte past the limit is enough to refuse an oversized file without reading all of it.
     content = file.read(MAX_ATTACHMENT_BYTES + 1)

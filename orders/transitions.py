@@ -793,12 +793,15 @@ def attach(order: WorkOrder, actor: User | None, *, name: str, content: bytes, a
     """上传附件: checked by size, extension and the file's actual bytes."""
     from django.core.files.base import ContentFile
 
+    from system.storage import refuse_if_disk_full
+
     name = (name or "").replace("/", "_").replace("\\", "_").strip()[:200]
     reason, content_type = attachment_error(name, len(content), content[:16])
     if reason:
         raise InvalidInput({"file": reason})
     attachment = Attachment(order=order, name=name, content_type=content_type, size=len(content), uploaded_by=actor)
-    attachment.file.save(name, ContentFile(content), save=True)
+    with refuse_if_disk_full("file"):
+        attachment.file.save(name, ContentFile(content), save=True)
     return Step(data={"attachment": attachment.pk, "name": name, "size": len(content)})
 
 

@@ -15,17 +15,26 @@ from orders.errors import Conflict, InvalidInput
 from orders.models import Action, Satisfaction, WorkOrder
 from portal.models import Photo, Status, Submission
 from portal.receipts import send_receipt
+from system.storage import refuse_if_disk_full
 
 
 def submit(fields: dict, photos: list[tuple[str, bytes, str]], ip: str | None) -> Submission:
     """Save a checked submission with its photos ((name, bytes, content type)), then send the receipt."""
     from django.core.files.base import ContentFile
 
-    with transaction.atomic():
-        submission = Submission.objects.create(ip=ip, **fields)
-        for name, content, content_type in photos:
-            photo = Photo(submission=submission, name=name, content_type=content_type, size=len(content))
-            photo.file.save(name, ContentFile(content), save=True)
+    saved = []
+    try:
+        with transaction.atomic(), refuse_if_disk_full("photos"):
+            submission = Submission.objects.create(ip=ip, **fields)
+            for name, content, content_type in photos:
+                photo = Photo(submission=submission, name=name, content_type=content_type, size=len(content))
+                photo.file.save(name, ContentFile(content), save=False)
+                saved.append(photo.file)
+                photo.save()
+    except BaseException:
+        for file in saved:  # the rows are rolled back: their files go too
+            file.storage.delete(file.name)
+        raise
     send_receipt(submission)
     return submission
 

@@ -15,6 +15,7 @@ from portal import actions
 from portal.forms import DeclineForm, EnterpriseForm, RatingForm, SubmissionForm, TrackForm
 from portal.limits import allow
 from portal.models import Photo, Status, Submission
+from system.storage import StorageFull
 
 SESSION_KEY = "portal_codes"  # tracking codes this browser has proven it may read
 PAGE = 20
@@ -43,9 +44,14 @@ def _submit(request, form_class: type[SubmissionForm], title: str):
                 form.add_error("phone", "该号码提交过于频繁，请一小时后再试或拨打 12345")
                 status = 429
             else:
-                submission = actions.submit(form.submission_fields(), form.cleaned_data["photos"], ip)
-                _remember(request, submission.code)
-                return redirect("portal:status", submission.code)
+                try:
+                    submission = actions.submit(form.submission_fields(), form.cleaned_data["photos"], ip)
+                except StorageFull as exc:
+                    apply_errors(form, exc)
+                    status = exc.status
+                else:
+                    _remember(request, submission.code)
+                    return redirect("portal:status", submission.code)
         else:
             status = 422
     return render(request, "portal/submit.html", {"title": title, "form": form}, status=status)

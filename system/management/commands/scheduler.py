@@ -1,11 +1,18 @@
-"""Enqueue periodic jobs when they are due (see system/schedule.py for why two schedulers are safe)."""
+"""Enqueue periodic jobs when they are due (see system/schedule.py for why two schedulers are safe), and put back
+the tasks of workers that died (system/recovery.py). A database outage is waited out, not fatal."""
 
+import logging
 import signal
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import connection
+from django.db.utils import DatabaseError, InterfaceError
 
+from system.recovery import requeue_orphaned_tasks
 from system.schedule import beat, run_due_jobs
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -20,9 +27,14 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         while self.running:
-            beat("scheduler")
-            for name in run_due_jobs():
-                self.stdout.write(f"enqueued {name}")
+            try:
+                beat("scheduler")
+                requeue_orphaned_tasks()
+                for name in run_due_jobs():
+                    self.stdout.write(f"enqueued {name}")
+            except (DatabaseError, InterfaceError) as exc:
+                logger.warning("database unavailable (%s); retrying", exc.__class__.__name__)
+                connection.close()
             if once:
                 break
             deadline = time.monotonic() + interval
