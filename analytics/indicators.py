@@ -12,6 +12,8 @@ the rates are ratios of counters, over a period of days and any filter of the or
 - 满意率 satisfaction      valid callbacks 满意 or 基本满意 ÷ valid callbacks;
 - 退单率 / 重办率 / 延期率  return requests / reopenings / extension requests ÷ dispatched;
 - 督办量 supervised         orders put under a supervision order;
+- 提级量 escalated          escalations (提级办理) of orders to a higher unit, on the day of each;
+- 不予受理量 not_accepted    non-acceptance requests approved, on the day of the decision;
 - 平均办理时长             hours from dispatch to reply, averaged over the orders finished;
 - 综合得分 composite        100 × (w₁·响应率 + w₂·解决率 + w₃·满意率), weights from the setting ``kpi_weights``.
 同比 compares with the same days a year earlier, 环比 with the same number of days just before.

@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 COUNTERS = (
     "received", "direct", "dispatched", "responded", "finished", "on_time", "handling_seconds",
-    "valid_callbacks", "resolved", "satisfied", "returns", "reopens", "extensions", "supervised",
+    "valid_callbacks", "resolved", "satisfied", "returns", "reopens", "extensions", "supervised", "escalated",
+    "not_accepted",
 )  # fmt: skip
 
 
@@ -44,6 +45,8 @@ class Dimensions(models.Model):
     reopens = models.IntegerField(default=0)
     extensions = models.IntegerField(default=0)
     supervised = models.IntegerField(default=0)
+    escalated = models.IntegerField(default=0)
+    not_accepted = models.IntegerField(default=0)
 
     class Meta:
         abstract = True

@@ -32,7 +32,9 @@ from orders.models import (
     Closure,
     ContactResult,
     ExtensionRequest,
+    NonAcceptanceRequest,
     OrderEvent,
+    RequestStatus,
     ReturnRequest,
     Satisfaction,
     WorkOrder,
@@ -106,6 +108,9 @@ COUNTER_SOURCES: dict[str, Source] = {
     "extensions": Source(ExtensionRequest, "order__", "created_at"),
     # 督办量: orders put under a supervision order that day
     "supervised": Source(SupervisionOrder.orders.through, "workorder__", "supervisionorder__issued_at"),
+    # 提级办理: escalations made that day; 不予受理: non-acceptance requests approved that day
+    "escalated": Source(OrderEvent, "order__", "created_at", Q(action=Action.ESCALATE)),
+    "not_accepted": Source(NonAcceptanceRequest, "order__", "decided_at", Q(status=RequestStatus.APPROVED)),
 }
 assert set(COUNTER_SOURCES) == set(COUNTERS)
 

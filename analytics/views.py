@@ -269,7 +269,8 @@ def orders(request):
 
 
 COUNTER_LABELS = [("dispatched", "派单量"), ("finished", "办结量"), ("valid_callbacks", "有效回访"),
-                  ("handling_seconds", "办理时长")]  # fmt: skip
+                  ("handling_seconds", "办理时长"), ("escalated", "提级量"),
+                  ("not_accepted", "不予受理量")]  # fmt: skip
 
 
 def _filters(request) -> Filters | None:

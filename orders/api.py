@@ -22,6 +22,7 @@ from orders.models import (
     Channel,
     ContactResult,
     EmergencyLine,
+    NonAcceptanceGround,
     Priority,
     ReplyResult,
     Satisfaction,
@@ -231,6 +232,17 @@ class DecisionIn(VersionIn):
     note: str = Field("", description="驳回时必填")
 
 
+class EscalateIn(VersionIn):
+    lead_unit: str = Field(description="提级后的主办单位编码：须为更高一级、管辖当前主办单位的街道、区县或职能部门")
+    reason: str = Field(description="提级理由")
+
+
+class NonAcceptanceIn(VersionIn):
+    ground: NonAcceptanceGround = Field(description="不予受理理由编码")
+    basis: str = Field(description="依据（如诉讼案号、职责依据、所缺信息）")
+    duplicate_of: str | None = Field(None, description="理由为 duplicate（重复诉求）时必填：在先的工单编号")
+
+
 class ExtensionIn(VersionIn):
     new_due_at: datetime = Field(description="申请的新办结时限；不带时区时按北京时间")
     reason: str
@@ -365,6 +377,24 @@ def return_request(request, number: str, payload: ReasonIn):
 @router.post("/{number}/return-decision", response=ACTION_RESPONSES, summary="退单审核（同意或驳回）")
 def return_decision(request, number: str, payload: DecisionIn):
     return _act(request, number, transitions.decide_return, payload, approve=payload.approve, note=payload.note)
+
+
+@router.post("/{number}/escalate", response=ACTION_RESPONSES, summary="提级办理（改由上级单位主办，原单位转为协办）")
+def escalate(request, number: str, payload: EscalateIn):
+    return _act(request, number, transitions.escalate, payload, lead_unit=payload.lead_unit, reason=payload.reason)
+
+
+@router.post("/{number}/non-acceptance-request", response=ACTION_RESPONSES, summary="申请不予受理")
+def non_acceptance_request(request, number: str, payload: NonAcceptanceIn):
+    return _act(
+        request, number, transitions.request_non_acceptance, payload,
+        ground=payload.ground, basis=payload.basis, duplicate_of=payload.duplicate_of,
+    )  # fmt: skip
+
+
+@router.post("/{number}/non-acceptance-decision", response=ACTION_RESPONSES, summary="不予受理审核（同意或驳回）")
+def non_acceptance_decision(request, number: str, payload: DecisionIn):
+    return _act(request, number, transitions.decide_non_acceptance, payload, approve=payload.approve, note=payload.note)
 
 
 @router.post("/{number}/extension-request", response=ACTION_RESPONSES, summary="延期申请")

@@ -17,12 +17,14 @@ from accounts.models import User
 from categories.models import Category, RequestType
 from orders import transitions
 from orders.errors import InvalidInput, TransitionError
+from orders.escalation import higher_units_by_level
 from orders.models import (
     Action,
     Channel,
     ContactResult,
     DirectDispatchRule,
     EmergencyLine,
+    NonAcceptanceGround,
     Priority,
     ReplyResult,
     Satisfaction,
@@ -251,6 +253,10 @@ class ActionForm(forms.Form):
     label: str = ""
     version = forms.IntegerField(widget=forms.HiddenInput)
 
+    def __init__(self, *args, order: WorkOrder | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.order = order
+
     def run(self, order: WorkOrder, user: User, version: int) -> WorkOrder:
         raise NotImplementedError
 
@@ -317,7 +323,7 @@ class DispatchForm(ActionForm):
     note = _text_area("派单说明", 2, required=False)
 
     def __init__(self, *args, order: WorkOrder | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, order=order, **kwargs)
         self.fields["lead_unit"].choices = unit_choices(HANDLING_KINDS, blank="请选择主办单位")
         self.fields["co_units"].choices = unit_choices(HANDLING_KINDS)
         self.recommendations = []
@@ -360,6 +366,48 @@ class ReturnDecisionForm(DecisionForm):
 
 class ExtensionDecisionForm(DecisionForm):
     action, label, transition = Action.EXTENSION_APPROVE, "延期审核", staticmethod(transitions.decide_extension)
+
+
+class EscalateForm(ActionForm):
+    """提级办理: only the units higher than the current lead unit are offered; the transition checks again."""
+
+    action, label = Action.ESCALATE, "提级办理"
+    lead_unit = forms.CharField(label="提级至", required=False, widget=forms.Select(attrs={"required": True}))
+    reason = _text_area("提级理由")
+
+    def __init__(self, *args, order: WorkOrder | None = None, **kwargs) -> None:
+        super().__init__(*args, order=order, **kwargs)
+        groups = higher_units_by_level(order.lead_unit) if order is not None and order.lead_unit_id else {}
+        self.fields["lead_unit"].widget.choices = [("", "请选择上级单位")] + [
+            (name, [(u.code, u.name) for u in units]) for name, units in groups.items()
+        ]
+
+    def run(self, order, user, version):
+        d = self.cleaned_data
+        return transitions.escalate(order, user, lead_unit=d["lead_unit"], reason=d["reason"], version=version)
+
+
+class NonAcceptanceForm(ActionForm):
+    action, label = Action.NON_ACCEPTANCE_REQUEST, "申请不予受理"
+    ground = forms.CharField(
+        label="不予受理理由", required=False,
+        widget=forms.Select(choices=[("", "请选择"), *NonAcceptanceGround.choices], attrs={"required": True}),
+    )  # fmt: skip
+    basis = _text_area("依据")
+    duplicate_of = forms.CharField(
+        label="重复的工单编号", max_length=20, required=False, help_text="理由为“重复诉求”时必填：在先的工单编号"
+    )
+
+    def run(self, order, user, version):
+        d = self.cleaned_data
+        return transitions.request_non_acceptance(
+            order, user, ground=d["ground"], basis=d["basis"], duplicate_of=d["duplicate_of"], version=version
+        )
+
+
+class NonAcceptanceDecisionForm(DecisionForm):
+    action, label = Action.NON_ACCEPTANCE_APPROVE, "不予受理审核"
+    transition = staticmethod(transitions.decide_non_acceptance)
 
 
 class ExtensionForm(ActionForm):
@@ -473,6 +521,9 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
         SignForm,
         reason_form(Action.RETURN_REQUEST, "申请退单", transitions.request_return, "退单理由"),
         ReturnDecisionForm,
+        EscalateForm,
+        NonAcceptanceForm,
+        NonAcceptanceDecisionForm,
         ExtensionForm,
         ExtensionDecisionForm,
         OpinionForm,

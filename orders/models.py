@@ -48,6 +48,7 @@ class Closure(models.TextChoices):
     INVALID = "invalid", _("无效")
     WITHDRAWN = "withdrawn", _("撤回")
     MERGED = "merged", _("并单")
+    NOT_ACCEPTED = "not_accepted", _("不予受理")
 
 
 class EmergencyLine(models.TextChoices):
@@ -242,6 +243,10 @@ class Action(models.TextChoices):
     LINK = "link", _("关联工单")
     ATTACH = "attach", _("上传附件")
     RATE = "rate", _("市民评价")
+    ESCALATE = "escalate", _("提级办理")
+    NON_ACCEPTANCE_REQUEST = "non_accept_request", _("不予受理申请")
+    NON_ACCEPTANCE_APPROVE = "non_accept_approve", _("同意不予受理")
+    NON_ACCEPTANCE_REJECT = "non_accept_reject", _("驳回不予受理")
 
 
 class OrderEvent(models.Model):
@@ -332,6 +337,46 @@ class ExtensionRequest(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["order"], condition=models.Q(status="pending"), name="one_pending_extension_per_order"
+            )
+        ]
+
+
+class NonAcceptanceGround(models.TextChoices):
+    """申请不予受理: the standard grounds a unit may invoke, as codes so that the reasons can be audited."""
+
+    LITIGATION = "litigation", _("已进入诉讼、仲裁、行政复议等法定程序")
+    NOT_GOVERNMENT = "not_government", _("不属于政府职责范围")
+    DUPLICATE = "duplicate", _("重复诉求")
+    INSUFFICIENT = "insufficient", _("诉求信息不全无法办理")
+
+
+class NonAcceptanceRequest(models.Model):
+    """申请不予受理: the lead unit asks not to handle the order on a standard ground; the dispatcher decides."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="non_acceptance_requests")
+    unit = models.ForeignKey(Unit, verbose_name=_("申请单位"), on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ground = models.CharField(_("不予受理理由"), max_length=20, choices=NonAcceptanceGround.choices)
+    basis = models.TextField(_("依据"))
+    duplicate_of = models.ForeignKey(
+        WorkOrder, verbose_name=_("重复的工单"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("审核状态"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_note = models.TextField(_("审核意见"), blank=True)
+    created_at = models.DateTimeField(_("申请时间"))
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("不予受理申请")
+        verbose_name_plural = _("不予受理申请")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(status="pending"), name="one_pending_non_acceptance_per_order"
             )
         ]
 

@@ -141,10 +141,14 @@ def dispatcher_queue() -> QuerySet[WorkOrder]:
 
 
 def pending_decisions() -> QuerySet[WorkOrder]:
-    """Orders with a return or extension request waiting for the dispatcher."""
+    """Orders with a return, extension or non-acceptance request waiting for the dispatcher."""
     return (
         WorkOrder.objects.select_related("lead_unit", "category")
-        .filter(Q(return_requests__status=RequestStatus.PENDING) | Q(extension_requests__status=RequestStatus.PENDING))
+        .filter(
+            Q(return_requests__status=RequestStatus.PENDING)
+            | Q(extension_requests__status=RequestStatus.PENDING)
+            | Q(non_acceptance_requests__status=RequestStatus.PENDING)
+        )
         .distinct()
         .order_by("received_at")
     )

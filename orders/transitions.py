@@ -27,7 +27,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from categories.models import Category, RequestType
-from orders import deadlines
+from orders import deadlines, escalation
 from orders.errors import Conflict, Forbidden, InvalidInput
 from orders.models import (
     Action,
@@ -40,6 +40,8 @@ from orders.models import (
     DirectDispatchRule,
     EmergencyLine,
     ExtensionRequest,
+    NonAcceptanceGround,
+    NonAcceptanceRequest,
     OrderCounter,
     OrderEvent,
     Priority,
@@ -403,7 +405,9 @@ def merge(order: WorkOrder, actor: User | None, *, parent: WorkOrder, note: str 
     parent = WorkOrder.objects.filter(pk=getattr(parent, "pk", parent)).first()
     if parent is None or parent.pk == order.pk:
         raise InvalidInput({"parent": "请选择另一张工单作为主工单"})
-    if parent.closure in (Closure.MERGED, Closure.INVALID, Closure.WITHDRAWN, Closure.TRANSFERRED):
+    if parent.closure in (
+        Closure.MERGED, Closure.INVALID, Closure.WITHDRAWN, Closure.TRANSFERRED, Closure.NOT_ACCEPTED
+    ):  # fmt: skip
         raise InvalidInput({"parent": f"主工单{parent.number}已{parent.get_closure_display()}，不能并入"})
     step = _close(Closure.MERGED, at, _text(note, "note", "说明", required=False), parent=parent)
     step.data = {"parent": parent.number}
@@ -483,6 +487,8 @@ def _guard_return_request(order: WorkOrder, actor: User | None, at: datetime) ->
     _require_lead_unit(order, actor, Action.RETURN_REQUEST)
     if order.return_requests.filter(status=RequestStatus.PENDING).exists():
         raise Conflict("已有待审核的退单申请")
+    if order.non_acceptance_requests.filter(status=RequestStatus.PENDING).exists():
+        raise Conflict("已有待审核的不予受理申请")
     if order.state == State.IN_PROGRESS and order.signed_at:
         closes = deadlines.return_window_closes(order.signed_at)
         if at > closes:
@@ -532,6 +538,133 @@ def decide_return(order: WorkOrder, actor: User | None, *, approve: bool, note: 
     return Step(State.PENDING_DISPATCH, fields, note, {"unit": request.unit.code})
 
 
+# ---------------------------------------------------------------- escalation and non-acceptance
+
+
+def _pending_requests(order: WorkOrder) -> list[str]:
+    """The kinds of request on this order still waiting for the dispatcher."""
+    kinds = (
+        ("退单", order.return_requests), ("延期", order.extension_requests),
+        ("不予受理", order.non_acceptance_requests),
+    )  # fmt: skip
+    return [label for label, requests in kinds if requests.filter(status=RequestStatus.PENDING).exists()]
+
+
+def _guard_escalate(order: WorkOrder, actor: User | None, at: datetime) -> None:
+    _require_role(actor, Action.ESCALATE, (Role.DISPATCHER, Role.SUPERVISOR))
+    _require_state(order, Action.ESCALATE, State.PENDING_SIGN, State.IN_PROGRESS)
+    if order.lead_unit is None or escalation.level(order.lead_unit) <= 1:
+        raise Conflict("主办单位已是市级单位，没有更高一级的单位可以提级")
+    if pending := _pending_requests(order):
+        raise Conflict(f"有待审核的{'、'.join(pending)}申请，请先审核再提级")
+
+
+@transition(Action.ESCALATE, _guard_escalate)
+def escalate(order: WorkOrder, actor: User | None, *, lead_unit: Any, reason: str, at: datetime) -> Step:
+    """提级办理: the order is lifted to a higher unit (``orders/escalation.py`` says which are higher) with new
+    deadlines, as a dispatch; the unit it leaves stays on it as a co-unit and keeps seeing it."""
+    errors: dict[str, str] = {}
+    previous = order.lead_unit
+    try:
+        lead = _handling_unit(lead_unit, "lead_unit")
+        if why := escalation.refusal(previous, lead):
+            raise InvalidInput({"lead_unit": why})
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    try:
+        reason = _text(reason, "reason", "提级理由")
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    CoAssignment.objects.filter(order=order, unit=lead).delete()
+    CoAssignment.objects.get_or_create(order=order, unit=previous)
+    fields = {
+        "lead_unit": lead, "dispatched_at": at, "sign_due_at": deadlines.sign_due(order, at),
+        "due_at": deadlines.finish_due(order, at), "signed_at": None, "limit_started_at": at,
+        "warning": Warning.GREEN, "warned": Warning.GREEN,
+    }  # fmt: skip
+    data = {"from_unit": previous.code, "to_unit": lead.code}
+    return Step(State.PENDING_SIGN, fields, reason, data)
+
+
+def _guard_non_acceptance_request(order: WorkOrder, actor: User | None, at: datetime) -> None:
+    _require_role(actor, Action.NON_ACCEPTANCE_REQUEST, (Role.HANDLER,))
+    _require_state(order, Action.NON_ACCEPTANCE_REQUEST, State.PENDING_SIGN, State.IN_PROGRESS)
+    _require_lead_unit(order, actor, Action.NON_ACCEPTANCE_REQUEST)
+    if pending := _pending_requests(order):
+        raise Conflict(f"已有待审核的{'、'.join(pending)}申请")
+
+
+def _duplicate_of(order: WorkOrder, number: Any) -> WorkOrder:
+    """The earlier order a 重复诉求 repeats, named by its number."""
+    number = str(number or "").strip()
+    if not number:
+        raise InvalidInput({"duplicate_of": "理由为“重复诉求”时，请填写在先的工单编号"})
+    earlier = WorkOrder.objects.filter(number=number[:20]).first()
+    if earlier is None:
+        raise InvalidInput({"duplicate_of": f"工单 {number[:20]} 不存在"})
+    if earlier.pk == order.pk:
+        raise InvalidInput({"duplicate_of": "不能与本工单重复，请填写在先的另一张工单"})
+    if earlier.received_at > order.received_at:
+        raise InvalidInput({"duplicate_of": f"工单 {earlier.number} 受理晚于本工单，请填写在先的工单"})
+    return earlier
+
+
+@transition(Action.NON_ACCEPTANCE_REQUEST, _guard_non_acceptance_request)
+def request_non_acceptance(
+    order: WorkOrder, actor: User | None, *, ground: str, basis: str, duplicate_of: Any = None, at: datetime
+) -> Step:
+    """申请不予受理: the lead unit asks not to handle the order on a coded ground, with its basis; a duplicate names
+    the earlier order it repeats."""
+    errors: dict[str, str] = {}
+    earlier = None
+    try:
+        ground = _choice(str(ground) if isinstance(ground, str) else "", "ground", "不予受理理由", NonAcceptanceGround)
+        if ground == NonAcceptanceGround.DUPLICATE:
+            earlier = _duplicate_of(order, duplicate_of)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    try:
+        basis = _text(basis, "basis", "不予受理依据")
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    NonAcceptanceRequest.objects.create(
+        order=order, unit=order.lead_unit, requested_by=actor, ground=ground, basis=basis, duplicate_of=earlier,
+        created_at=at,
+    )  # fmt: skip
+    data = {"ground": ground, "unit": order.lead_unit.code}
+    if earlier:
+        data["duplicate_of"] = earlier.number
+    return Step(note=f"{NonAcceptanceGround(ground).label}：{basis}", data=data)
+
+
+def _guard_decide_non_acceptance(order: WorkOrder, actor: User | None, at: datetime) -> None:
+    _require_role(actor, Action.NON_ACCEPTANCE_APPROVE, (Role.DISPATCHER,))
+    _require_state(order, Action.NON_ACCEPTANCE_APPROVE, State.PENDING_SIGN, State.IN_PROGRESS)
+    if not order.non_acceptance_requests.filter(status=RequestStatus.PENDING).exists():
+        raise Conflict("没有待审核的不予受理申请")
+
+
+@transition(Action.NON_ACCEPTANCE_APPROVE, _guard_decide_non_acceptance)
+def decide_non_acceptance(order: WorkOrder, actor: User | None, *, approve: bool, note: str = "", at: datetime) -> Step:
+    """不予受理审核: approval closes the order as 不予受理 (archived, counted); rejection, with its reason, leaves
+    it with the unit as it was."""
+    request = order.non_acceptance_requests.select_related("unit", "duplicate_of").get(status=RequestStatus.PENDING)
+    note = _decide(request, actor, approve, note, at)
+    data = {"ground": request.ground, "unit": request.unit.code}
+    if not approve:
+        return Step(note=note, data=data, action=Action.NON_ACCEPTANCE_REJECT)
+    if request.duplicate_of_id:
+        order.related.add(request.duplicate_of)
+        data["duplicate_of"] = request.duplicate_of.number
+    step = _close(Closure.NOT_ACCEPTED, at, note)
+    step.data = data
+    return step
+
+
 # ---------------------------------------------------------------- handling
 
 
@@ -541,6 +674,8 @@ def _guard_extension_request(order: WorkOrder, actor: User | None, at: datetime)
     _require_lead_unit(order, actor, Action.EXTENSION_REQUEST)
     if order.extension_requests.filter(status=RequestStatus.PENDING).exists():
         raise Conflict("已有待审核的延期申请")
+    if order.non_acceptance_requests.filter(status=RequestStatus.PENDING).exists():
+        raise Conflict("已有待审核的不予受理申请")
     if order.extension_count >= get_setting("max_extensions"):
         raise Conflict(f"每张工单最多延期 {get_setting('max_extensions')} 次")
     if order.due_at and at > order.due_at:

@@ -24,7 +24,7 @@ from orders import queries
 from orders.assist import assist
 from orders.errors import InvalidInput, TransitionError
 from orders.forms import ACTION_FORMS, IntakeForm, OrderFilterForm, apply_errors
-from orders.models import Action, Attachment, Closure, RequestStatus, WorkOrder
+from orders.models import Attachment, Closure, RequestStatus, WorkOrder
 from orders.transitions import allowed_actions
 from orders.validators import normalize_phone, phone_error
 from portal import actions as portal_actions
@@ -138,10 +138,13 @@ def intake_assist(request):
 
 @role_required(*DISPATCH_ROLES)
 def dispatch_queue(request):
-    """派单员: orders waiting for dispatch, and units' return and extension requests waiting for a decision."""
+    """派单员: orders waiting for dispatch, and units' return, extension and non-acceptance requests waiting for a
+    decision."""
     context = {
         "title": "派单",
-        "decisions": queries.pending_decisions().prefetch_related("return_requests", "extension_requests"),
+        "decisions": queries.pending_decisions().prefetch_related(
+            "return_requests", "extension_requests", "non_acceptance_requests"
+        ),
         **_page(request, queries.dispatcher_queue()),
     }
     return render(request, "orders/dispatch_queue.html", context)
@@ -181,13 +184,13 @@ def _detail(request, order: WorkOrder, bound: dict | None = None, status: int = 
         if bound and bound["action"] == action:
             forms.append(bound["form"])
             continue
-        kwargs = {"order": order} if action == Action.DISPATCH else {}
-        forms.append(form_class(initial={"version": order.version}, prefix=action, **kwargs))
+        forms.append(form_class(initial={"version": order.version}, prefix=action, order=order))
     order = (
         WorkOrder.objects.select_related("category", "request_type", "lead_unit", "area", "parent", "created_by")
         .prefetch_related("tags", "related", "children", "attachments", "co_assignments__unit")
         .get(pk=order.pk)
     )
+    non_acceptance = order.non_acceptance_requests.select_related("unit", "duplicate_of")
     context = {
         "title": f"工单 {order.number}",
         "order": order,
@@ -196,6 +199,10 @@ def _detail(request, order: WorkOrder, bound: dict | None = None, status: int = 
         "events": order.events.select_related("actor", "actor_unit"),
         "forms": forms,
         "return_request": order.return_requests.filter(status=RequestStatus.PENDING).first(),
+        "non_acceptance_request": non_acceptance.filter(status=RequestStatus.PENDING).first(),
+        "non_acceptance": non_acceptance.filter(status=RequestStatus.APPROVED).first()
+        if order.closure == Closure.NOT_ACCEPTED
+        else None,
         "extension_request": order.extension_requests.filter(status=RequestStatus.PENDING).first(),
         "callbacks": order.callbacks.select_related("agent"),
         "history": queries.caller_history(order.caller_phone, exclude_pk=order.pk, limit=5),
@@ -240,8 +247,7 @@ def act(request, number: str, action: str):
     form_class = ACTION_FORMS.get(action)
     if form_class is None:
         raise Http404("没有这个操作")
-    kwargs = {"order": order} if action == Action.DISPATCH else {}
-    form = form_class(request.POST, request.FILES, prefix=action, **kwargs)
+    form = form_class(request.POST, request.FILES, prefix=action, order=order)
     status = 422
     if form.is_valid():
         try:

@@ -23,6 +23,7 @@ KIND_OF_ACTION: dict[str, Kind] = {
     Action.INTAKE: Kind.RECEIVED,
     Action.DISPATCH: Kind.DISPATCHED,
     Action.REASSIGN: Kind.DISPATCHED,
+    Action.ESCALATE: Kind.DISPATCHED,  # 提级办理: the higher unit receives it like a dispatch
     Action.SIGN: Kind.SIGNED,
     Action.REPLY: Kind.REPLIED,
     Action.INTERIM_REPLY: Kind.REPLIED,

@@ -262,3 +262,83 @@ def test_rebuild_rollup_command_recomputes_everything_and_sets_the_watermark(ord
     call_command("rebuild_rollup", "--batch", "3", stdout=open(os.devnull, "w"))
     assert _cells() == cells and indicators.totals(*WEEK).received == 6
     assert RollupState.objects.get(name=rollup.STATE).watermark >= before
+
+
+# ---------------------------------------------------------------- 提级量 and 不予受理量
+
+OCT = datetime(2025, 10, 13, 9, 0, tzinfo=SH)  # a Monday, away from the week above
+OCT_WEEK = (date(2025, 10, 13), date(2025, 10, 20))
+
+
+@pytest.fixture
+def lifted(staff, order_data, city):
+    """Week of 13 October 2025:
+    - G: to 一街道 on Monday, escalated to 一区 on Tuesday and to 住建局 on Wednesday (two escalations);
+    - J: to 二街道 on Monday, escalated to 二区 the same day;
+    - H: to 二区, non-acceptance asked on Tuesday and approved on Thursday;
+    - K: to 二区, non-acceptance asked and rejected on Tuesday."""
+    op, disp, sup = staff["operator"], staff["dispatcher"], staff["supervisor"]
+
+    def sent(unit, at=OCT):
+        return t.dispatch(t.intake(op, {**order_data, "area": city["s1"]}, at=at)[0], disp, lead_unit=unit, at=at)
+
+    g = sent(city["s1"])
+    g = t.escalate(g, sup, lead_unit=city["d1"].code, reason="街道无力解决", at=OCT + timedelta(days=1, hours=1))
+    g = t.escalate(g, disp, lead_unit=city["dept"].code, reason="需市住建局统筹", at=OCT + timedelta(days=2, hours=1))
+    j = t.escalate(sent(city["s2"]), disp, lead_unit=city["d2"].code, reason="需区里协调", at=OCT + timedelta(hours=3))
+    h = t.request_non_acceptance(
+        sent(city["d2"]), staff["h2"], ground="litigation", basis="已起诉", at=OCT + timedelta(days=1)
+    )
+    h = t.decide_non_acceptance(h, disp, approve=True, at=OCT + timedelta(days=3))
+    k = t.request_non_acceptance(
+        sent(city["d2"]), staff["h2"], ground="not_government", basis="民事纠纷", at=OCT + timedelta(days=1)
+    )
+    k = t.decide_non_acceptance(k, disp, approve=False, note="属于本单位职责", at=OCT + timedelta(days=1, hours=2))
+    rollup.refresh()
+    return {"g": g, "j": j, "h": h, "k": k}
+
+
+def test_escalations_and_non_acceptance_are_counted_on_their_days(lifted):
+    c = indicators.totals(*OCT_WEEK)
+    assert (c.received, c.dispatched, c.escalated, c.not_accepted) == (4, 4, 3, 1)
+    days = dict(indicators.series("day", *OCT_WEEK))
+    assert [days[date(2025, 10, d)].escalated for d in (13, 14, 15, 16)] == [1, 1, 1, 0]
+    assert [days[date(2025, 10, d)].not_accepted for d in (13, 14, 15, 16)] == [0, 0, 0, 1]
+    # counted under the order's lead unit, as every counter is: G under 住建局 now, J and H under 二区
+    by_unit = {label: c for _, label, c in indicators.breakdown("unit", *OCT_WEEK)}
+    assert (by_unit["住建局"].escalated, by_unit["二区"].escalated, by_unit["二区"].not_accepted) == (2, 1, 1)
+    scores = {s.unit_name: s for s in indicators.unit_scores(*OCT_WEEK)}
+    assert (scores["二区"].escalated, scores["二区"].not_accepted, scores["住建局"].not_accepted) == (1, 1, 0)
+    assert indicators.totals(*WEEK).escalated == indicators.totals(*WEEK).not_accepted == 0
+
+
+def test_drill_down_lists_the_escalated_and_not_accepted_orders(lifted):
+    g, j, h = (lifted[k].pk for k in "gjh")
+
+    def behind(counter, start, end):
+        return set(rollup.orders_behind(counter, start, end).values_list("pk", flat=True))
+
+    assert behind("escalated", *OCT_WEEK) == {g, j}
+    assert behind("escalated", date(2025, 10, 14), date(2025, 10, 15)) == {g}
+    assert behind("not_accepted", *OCT_WEEK) == {h}  # K was rejected
+    assert behind("not_accepted", date(2025, 10, 13), date(2025, 10, 16)) == set()  # asked on the 14th, decided 16th
+    assert rollup.orders_behind("not_accepted", *OCT_WEEK).filter(Filters(unit=lifted["h"].lead_unit).order_q())
+
+
+def test_escalation_counters_rebuild_to_the_same_cells(lifted):
+    before = [getattr(indicators.totals(*OCT_WEEK), n) for n in ("escalated", "not_accepted")]
+    rollup.rebuild(batch=2)
+    assert [getattr(indicators.totals(*OCT_WEEK), n) for n in ("escalated", "not_accepted")] == before == [3, 1]
+
+
+def test_unit_table_shows_both_counts_with_the_orders_behind(lifted, staff, client):
+    client.force_login(staff["leader"])
+    page = client.get("/analytics/unit/?start=2025-10-13&end=2025-10-19").content.decode()
+    assert "提级量" in page and "不予受理量" in page
+    d2 = lifted["h"].lead_unit
+    link = f"/analytics/orders/?counter=not_accepted&amp;start=2025-10-13&amp;end=2025-10-19&amp;unit={d2.pk}&amp;sub=0"
+    assert link in page
+    listed = client.get(link.replace("&amp;", "&")).content.decode()
+    assert lifted["h"].number in listed and lifted["k"].number not in listed
+    escalated = client.get(f"/analytics/orders/?counter=escalated&start=2025-10-13&end=2025-10-19&unit={d2.pk}&sub=0")
+    assert lifted["j"].number in escalated.content.decode() and lifted["g"].number not in escalated.content.decode()

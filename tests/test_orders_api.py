@@ -223,7 +223,8 @@ def test_list_filters_and_unit_scoping(people, leaf):
     response = h1.get(f"{API}/{theirs.number}")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert post(h1, f"{API}/{theirs.number}/sign").status_code == 404
-    assert h1.get(f"{API}/{mine.number}").json()["allowed_actions"] == ["sign", "return_request", "link", "attach"]
+    allowed = h1.get(f"{API}/{mine.number}").json()["allowed_actions"]
+    assert allowed == ["sign", "return_request", "non_accept_request", "link", "attach"]
     assert dispatcher.get(f"{API}/19990101000001").status_code == 404
 
 

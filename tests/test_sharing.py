@@ -26,7 +26,7 @@ SECRET = "3f1c" * 16
 def test_every_kind_names_its_timeline_actions():
     assert {kind: actions_of([kind]) for kind in Kind} == {
         Kind.RECEIVED: ["intake"],
-        Kind.DISPATCHED: ["dispatch", "reassign"],
+        Kind.DISPATCHED: ["dispatch", "reassign", "escalate"],
         Kind.SIGNED: ["sign"],
         Kind.REPLIED: ["reply", "interim_reply"],
         Kind.CALLBACK: ["callback"],
