@@ -27,6 +27,17 @@ MENU: list[NavItem] = [
     NavItem("知识库", "knowledge:index", ALL),
     NavItem("统计分析", "analytics:overview", frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER})),
     NavItem("督办", "supervision:dashboard", frozenset({Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.DISPATCHER})),
+    NavItem("热线要情", "urgent:inbox", frozenset({Role.LEADER})),
+    NavItem("热线要情", "urgent:overview", frozenset({Role.SUPERVISOR, Role.ADMIN})),
+    NavItem(
+        "监测预警", "alerts:list", frozenset({Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.DISPATCHER, Role.HANDLER})
+    ),
+    NavItem("专员抽查", "supervision:spotchecks", frozenset({Role.SUPERVISOR, Role.LEADER, Role.HANDLER})),
+    NavItem(
+        "不满意工单",
+        "supervision:unsatisfied",
+        frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.CALLBACK, Role.LEADER, Role.HANDLER}),
+    ),
     NavItem("组织机构", "org:unit_list", ALL),
     NavItem("诉求分类", "categories:tree", ALL),
     NavItem("工作日历", "workcalendar:month", ALL),

@@ -56,12 +56,14 @@ INSTALLED_APPS = [
     "analytics",
     "nlp",
     "supervision",
+    "alerts",
     "knowledge",
     "open311",
     "portal",
     "calls",
     "audit",
     "sharing",
+    "urgent",
     "demo",
 ]
 
@@ -236,3 +238,5 @@ LOGGING = {
 REPORT_FONT = os.environ.get("REPORT_FONT", "")  # CJK font embedded in PDF reports; a Debian font package by default
 # Open311 GeoReport v2 (open311/): the jurisdiction_id this server answers for.
 OPEN311_JURISDICTION = os.environ.get("OPEN311_JURISDICTION", "a-city.12345.gov.cn")
+# The address leaders open from a 热线要情 robot message (urgent/webhooks.py), e.g. https://12345.a-city.gov.cn.
+SITE_URL = os.environ.get("SITE_URL", "")

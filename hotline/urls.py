@@ -19,6 +19,8 @@ urlpatterns = [
     path("calendar/", include("workcalendar.urls")),
     path("orders/", include("orders.urls")),
     path("supervision/", include("supervision.urls")),
+    path("urgent/", include("urgent.urls")),
+    path("alerts/", include("alerts.urls")),
     path("notifications/", include("notifications.urls")),
     path("knowledge/", include("knowledge.urls")),
     path("faq/", knowledge_public),

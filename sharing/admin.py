@@ -4,9 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from sharing.delivery import replay
 from sharing.kinds import Kind
 from sharing.models import Delivery, Subscription
+from sharing.outbox import replay
 
 
 class SubscriptionForm(forms.ModelForm):
@@ -29,25 +29,10 @@ class SubscriptionAdmin(admin.ModelAdmin):
     readonly_fields = ["secret", "cursor", "created_at"]
 
 
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    """Read-only but for the replay: deliveries change only through ``sharing/delivery.py``."""
+class DeliveryAdminBase(admin.ModelAdmin):
+    """Read-only but for the replay of dead letters: deliveries change only through ``sharing/outbox.py``."""
 
-    list_display = [
-        "subscription", "order_number", "action", "status", "attempts", "next_attempt_at", "last_error", "delivered_at",
-    ]  # fmt: skip
-    list_filter = ["status", "subscription"]
-    list_select_related = ["subscription", "event__order"]
-    search_fields = ["event__order__number"]
     actions = ["replay_dead"]
-
-    @admin.display(description="工单编号")
-    def order_number(self, obj: Delivery) -> str:
-        return obj.event.order.number
-
-    @admin.display(description="动作")
-    def action(self, obj: Delivery) -> str:
-        return obj.event.get_action_display()
 
     @admin.action(description="重新投递所选死信")
     def replay_dead(self, request, queryset) -> None:
@@ -62,3 +47,23 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(DeliveryAdminBase):
+    """Deliveries change only through ``sharing/delivery.py``."""
+
+    list_display = [
+        "subscription", "order_number", "action", "status", "attempts", "next_attempt_at", "last_error", "delivered_at",
+    ]  # fmt: skip
+    list_filter = ["status", "subscription"]
+    list_select_related = ["subscription", "event__order"]
+    search_fields = ["event__order__number"]
+
+    @admin.display(description="工单编号")
+    def order_number(self, obj: Delivery) -> str:
+        return obj.event.order.number
+
+    @admin.display(description="动作")
+    def action(self, obj: Delivery) -> str:
+        return obj.event.get_action_display()

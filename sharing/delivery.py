@@ -5,51 +5,30 @@ One run (the periodic job ``sharing.tasks.deliver_events``) does, safely with an
    that it may see and chose become ``Delivery`` rows, and the cursor moves past them, in one
    transaction. The cursor moves with ``UPDATE … WHERE cursor = <read>``: one updated row means this
    run owns that range; and (subscription, event) is unique, so no event can be owed twice;
-2. claim: a due delivery is taken with ``UPDATE … SET next_attempt_at = <lease>, attempts = attempts + 1
-   WHERE status = pending AND next_attempt_at = <read>``; one updated row means this run sends it, zero
-   means another run got there first. If the sender dies mid-attempt, the lease runs out and the
-   delivery is due again: late, never lost;
-3. send: POST the signed JSON (``sharing/signing.py``) with a short timeout. A 2xx answer marks it
-   delivered; anything else schedules the next attempt 1, 2, 4 … minutes later (at most an hour), and
-   after the subscription's last allowed attempt leaves it dead-lettered until someone replays it
-   (the admin action or ``manage.py replay_deliveries``);
-4. after one failure, the subscription's other deliveries wait for the next run: a receiver that is
-   down costs one request per run, not one per event, and the waiting deliveries keep their attempts.
+2. deliver: the due deliveries go through ``sharing/outbox.py`` (claimed with a lease, retried 1, 2, 4 …
+   minutes later, dead-lettered after the subscription's ``max_attempts`` until replayed by the admin action
+   or ``manage.py replay_deliveries``, a failing subscription's others held back until the next run). One
+   attempt POSTs the signed JSON (``sharing/signing.py``) with a short timeout; only a 2xx answer counts.
 Delivery is at least once: when the receiver's answer is lost, the retry carries the same event id,
 which the receiver ignores as a repeat.
 """
 
-import logging
 import time
-from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from orders.models import OrderEvent
-from sharing import events, horizon
-from sharing.models import Delivery, DeliveryStatus, Subscription
+from sharing import events, horizon, outbox
+from sharing.models import Delivery, Subscription
 from sharing.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
-logger = logging.getLogger(__name__)
-
-TIMEOUT = 5  # seconds, for connecting and for each read of the answer
-LEASE = timedelta(minutes=2)  # well beyond TIMEOUT: a live sender always finishes inside it
-FIRST_RETRY = timedelta(minutes=1)
-LONGEST_RETRY = timedelta(hours=1)
-BATCH = 200  # events fanned out per subscription, and deliveries attempted, per run
+TIMEOUT = 5  # seconds, for connecting and for each read of the answer (well inside the outbox's LEASE)
 ANSWER_BYTES = 1024  # what is read of the receiver's answer (only its status counts)
-
-DELIVERED, RETRY, DEAD = "delivered", "retry", "dead"
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """How long to wait after the ``attempts``-th failed attempt: 1, 2, 4 … minutes, at most an hour."""
-    return min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
+BATCH = outbox.BATCH  # events fanned out per subscription per run, as many as the deliveries attempted
 
 
 def fan_out(now: datetime) -> int:
@@ -76,46 +55,6 @@ def _fan_out_one(subscription: Subscription, settled: int, now: datetime) -> int
             ignore_conflicts=True,
         )
     return len(ids)
-
-
-def due(now: datetime) -> list[Delivery]:
-    """Pending deliveries of active subscriptions whose attempt is due, oldest first."""
-    return list(
-        Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, subscription__is_active=True)
-        .select_related("subscription")
-        .order_by("next_attempt_at", "pk")[:BATCH]
-    )
-
-
-def claim(delivery: Delivery, now: datetime) -> bool:
-    """Take this attempt of ``delivery`` as read; False when another run took it first."""
-    won = Delivery.objects.filter(
-        pk=delivery.pk, status=DeliveryStatus.PENDING, next_attempt_at=delivery.next_attempt_at
-    ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1, last_attempt_at=now)
-    if won == 1:
-        delivery.next_attempt_at, delivery.attempts, delivery.last_attempt_at = now + LEASE, delivery.attempts + 1, now
-    return won == 1
-
-
-def attempt(delivery: Delivery, now: datetime) -> str | None:
-    """Claim and send one delivery; its outcome (DELIVERED, RETRY or DEAD), or None if another run had it."""
-    if not claim(delivery, now):
-        return None
-    event = events.with_payload(OrderEvent.objects.filter(pk=delivery.event_id)).get()
-    error = post(delivery.subscription, event)
-    # Conditional on our lease: if we overran it and another run took the delivery over, its result stands.
-    mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING, next_attempt_at=now + LEASE)
-    if error is None:
-        mine.update(status=DeliveryStatus.DELIVERED, delivered_at=now, last_error="")
-        return DELIVERED
-    logger.warning(
-        "delivery %s to %s failed (attempt %s): %s", delivery.pk, delivery.subscription, delivery.attempts, error
-    )
-    if delivery.attempts >= delivery.subscription.max_attempts:
-        mine.update(status=DeliveryStatus.DEAD, last_error=error)
-        return DEAD
-    mine.update(next_attempt_at=now + retry_delay(delivery.attempts), last_error=error)
-    return RETRY
 
 
 def post(subscription: Subscription, event: OrderEvent) -> str | None:
@@ -146,20 +85,16 @@ def post(subscription: Subscription, event: OrderEvent) -> str | None:
     return None if 200 <= answer.status < 300 else f"HTTP {answer.status} {answer.reason}"[:500]
 
 
-def deliver_due(now: datetime) -> Counter:
-    """Attempt every due delivery, holding back a subscription's others after its first failure."""
-    outcomes: Counter = Counter()
-    failing: set[int] = set()
-    for delivery in due(now):
-        if delivery.subscription_id in failing:
-            continue
-        outcome = attempt(delivery, now)
-        if outcome is None:
-            continue
-        outcomes[outcome] += 1
-        if outcome != DELIVERED:
-            failing.add(delivery.subscription_id)
-    return outcomes
+def send(delivery: Delivery) -> str | None:
+    """POST the event ``delivery`` owes to its subscriber; None when it answered 2xx, else what went wrong."""
+    event = events.with_payload(OrderEvent.objects.filter(pk=delivery.event_id)).get()
+    return post(delivery.subscription, event)
+
+
+OUTBOX = outbox.Outbox(Delivery, "subscription", send)
+due, claim, attempt, deliver_due = OUTBOX.due, OUTBOX.claim, OUTBOX.attempt, OUTBOX.deliver_due
+replay, retry_delay, LEASE = outbox.replay, outbox.retry_delay, outbox.LEASE
+DELIVERED, RETRY, DEAD = outbox.DELIVERED, outbox.RETRY, outbox.DEAD
 
 
 def run(now: datetime | None = None) -> dict[str, int]:
@@ -168,10 +103,3 @@ def run(now: datetime | None = None) -> dict[str, int]:
     made = fan_out(now)
     outcomes = deliver_due(now)
     return {"fanned_out": made, **{key: outcomes[key] for key in (DELIVERED, RETRY, DEAD)}}
-
-
-def replay(deliveries: QuerySet[Delivery], now: datetime) -> int:
-    """Put the dead letters among ``deliveries`` back in the queue with a fresh set of attempts; returns how many."""
-    return deliveries.filter(status=DeliveryStatus.DEAD).update(
-        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now
-    )

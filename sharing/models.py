@@ -1,4 +1,8 @@
-"""信息共享: a unit's own system subscribes to work-order events; each event owed to it is a ``Delivery``."""
+"""信息共享: a unit's own system subscribes to work-order events; each event owed to it is a ``Delivery``.
+
+``DeliveryBase`` holds what every delivery sent through ``sharing/outbox.py`` has (status, attempts, lease
+and retry times, last error); ``Delivery`` and urgent's ``WebhookDelivery`` add their receiver and what is owed.
+"""
 
 import secrets
 
@@ -78,13 +82,13 @@ class DeliveryStatus(models.TextChoices):
     DEAD = "dead", _("死信")
 
 
-class Delivery(models.Model):
-    """One event owed to one subscriber, with its attempts. Claimed per attempt by ``sharing/delivery.py``."""
+class DeliveryBase(models.Model):
+    """Something owed to a receiver, with its attempts: the columns ``sharing/outbox.py`` claims and updates.
 
-    subscription = models.ForeignKey(
-        Subscription, verbose_name=_("订阅"), on_delete=models.CASCADE, related_name="deliveries"
-    )
-    event = models.ForeignKey(OrderEvent, verbose_name=_("工单事件"), on_delete=models.PROTECT, related_name="+")
+    A concrete delivery adds the foreign key to its receiver (which has ``is_active`` and ``max_attempts``),
+    what is owed, and its own constraint and index names.
+    """
+
     status = models.CharField(_("状态"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
     next_attempt_at = models.DateTimeField(_("下次尝试时间"))
@@ -92,6 +96,18 @@ class Delivery(models.Model):
     last_error = models.CharField(_("最近错误"), max_length=500, blank=True)
     delivered_at = models.DateTimeField(_("送达时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("生成时间"))
+
+    class Meta:
+        abstract = True
+
+
+class Delivery(DeliveryBase):
+    """One event owed to one subscriber, with its attempts. Claimed per attempt by ``sharing/delivery.py``."""
+
+    subscription = models.ForeignKey(
+        Subscription, verbose_name=_("订阅"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(OrderEvent, verbose_name=_("工单事件"), on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         verbose_name = _("投递记录")

@@ -2,10 +2,11 @@
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from orders.forms import HANDLING_KINDS, unit_choices
 from org.models import UnitKind
-from supervision.models import Cause
+from supervision.models import Cause, Verdict
 
 
 class IssueForm(forms.Form):
@@ -94,3 +95,53 @@ class CloseWhistleForm(forms.Form):
         label="结果", choices=[("1", "已解决"), ("0", "未解决")], widget=forms.RadioSelect, coerce=lambda v: v == "1"
     )
     outcome = forms.CharField(label="办理结果", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SpotCheckForm(forms.Form):
+    """专员抽查: what to sample. The rules (and the 422 naming each field) live in ``supervision/spotchecks.py``."""
+
+    unit = forms.ChoiceField(label=_("被抽查单位"), choices=[], required=False)
+    period_start = forms.CharField(
+        label=_("期间开始"), required=False, widget=forms.DateInput(attrs={"type": "date", "required": True})
+    )
+    period_end = forms.CharField(
+        label=_("期间结束"), required=False, widget=forms.DateInput(attrs={"type": "date", "required": True})
+    )
+    size = forms.CharField(
+        label=_("抽样数量"), required=False, max_length=9,
+        widget=forms.NumberInput(attrs={"min": 1, "required": True}),
+    )  # fmt: skip
+    seed = forms.CharField(
+        label=_("随机种子"), required=False, max_length=18, widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        help_text=_("留空则随机生成；同一种子、单位、期间和总体抽出的样本相同。"),
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = unit_choices(HANDLING_KINDS, blank="请选择被抽查单位")
+
+
+class ChecklistForm(forms.Form):
+    """The checklist of one sampled order (prefixed with the item's id on the sample page)."""
+
+    substance = forms.ChoiceField(
+        label=_("答复有实质内容"), choices=Verdict.choices, required=False, widget=forms.RadioSelect
+    )
+    contact = forms.ChoiceField(
+        label=_("确实联系了市民"), choices=Verdict.choices, required=False, widget=forms.RadioSelect
+    )
+    result_true = forms.ChoiceField(
+        label=_("办理结果属实"), choices=Verdict.choices, required=False, widget=forms.RadioSelect
+    )
+    finding = forms.BooleanField(label=_("发现问题"), required=False, help_text=_("任一项为“否”即记为问题。"))
+    finding_text = forms.CharField(
+        label=_("问题描述"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("留空时按为“否”的检查项生成。"),
+    )  # fmt: skip
+    note = forms.CharField(label=_("审核意见"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FindingAnswerForm(forms.Form):
+    answer = forms.CharField(
+        label=_("单位说明"), required=False, widget=forms.Textarea(attrs={"rows": 3, "required": True})
+    )

@@ -220,3 +220,83 @@ class WhistleCall(models.Model):
     @property
     def on_time(self) -> bool | None:
         return None if self.reported_at is None else self.reported_at <= self.whistle.report_due_at
+
+
+class SpotCheckStatus(models.TextChoices):
+    OPEN = "open", _("抽查中")
+    CLOSED = "closed", _("已结束")
+
+
+class Verdict(models.TextChoices):
+    """One answer of the spot-check checklist."""
+
+    YES = "yes", _("是")
+    NO = "no", _("否")
+    UNKNOWN = "unknown", _("无法核实")
+
+
+class SpotCheck(models.Model):
+    """专员抽查: a random sample of one unit's replied or archived orders in a period (``supervision/spotchecks.py``).
+
+    The seed is stored so that the same unit, period and population always give the same sample."""
+
+    unit = models.ForeignKey(Unit, verbose_name=_("被抽查单位"), on_delete=models.PROTECT, related_name="spot_checks")
+    period_start = models.DateField(_("期间开始"))
+    period_end = models.DateField(_("期间结束"))
+    population = models.PositiveIntegerField(_("总体工单数"))
+    sample_size = models.PositiveIntegerField(_("抽样数量"))
+    seed = models.PositiveBigIntegerField(_("随机种子"))
+    status = models.CharField(
+        _("状态"), max_length=10, choices=SpotCheckStatus.choices, default=SpotCheckStatus.OPEN, db_index=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("抽查人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("抽查时间"), db_index=True)
+    closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("专员抽查")
+        verbose_name_plural = _("专员抽查")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.period_start}～{self.period_end}"
+
+
+class SpotCheckItem(models.Model):
+    """One sampled order with its checklist; an answer “否” or an explicit flag makes it a finding (问题)."""
+
+    spot_check = models.ForeignKey(SpotCheck, verbose_name=_("抽查"), on_delete=models.CASCADE, related_name="items")
+    order = models.ForeignKey(
+        WorkOrder, verbose_name=_("工单"), on_delete=models.PROTECT, related_name="spot_check_items"
+    )
+    activity_date = models.DateField(
+        _("答复/归档日期"), db_index=True, help_text=_("工单进入抽样总体的日期（北京时间）。")
+    )
+    substance = models.CharField(_("答复有实质内容"), max_length=10, choices=Verdict.choices, blank=True)
+    contact = models.CharField(_("确实联系了市民"), max_length=10, choices=Verdict.choices, blank=True)
+    result_true = models.CharField(_("办理结果属实"), max_length=10, choices=Verdict.choices, blank=True)
+    note = models.TextField(_("审核意见"), blank=True)
+    finding = models.BooleanField(_("发现问题"), default=False, db_index=True)
+    finding_text = models.TextField(_("问题描述"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("审核人"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    answer = models.TextField(_("单位说明"), blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("说明人"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    answered_at = models.DateTimeField(_("说明时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("抽查样本")
+        verbose_name_plural = _("抽查样本")
+        ordering = ["spot_check", "order_id"]
+        constraints = [models.UniqueConstraint(fields=["spot_check", "order"], name="one_item_per_order_per_check")]
+
+    def __str__(self) -> str:
+        return f"{self.spot_check_id}: {self.order_id}"

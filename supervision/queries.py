@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from accounts.models import User
 from orders.models import OPEN_STATES, State, Warning
 from orders.queries import overdue_q, visible_orders
+from supervision import unsatisfied
 from supervision.models import SupervisionOrder, SupervisionStatus
 from system.config import get_setting
 
@@ -56,7 +57,7 @@ def dashboard_counts(user: User, now) -> list[tuple[str, int, str]]:
     from supervision.models import CaseStatus, DifficultCase, Whistle, WhistleStatus
 
     visible = visible_orders(user)
-    return [
+    counts = [
         (
             "疑难工单",
             DifficultCase.objects.filter(status=CaseStatus.OPEN).count(),
@@ -76,6 +77,10 @@ def dashboard_counts(user: User, now) -> list[tuple[str, int, str]]:
             "/supervision/orders/?status=escalated",
         ),
     ]
+    if user.has_role(*unsatisfied.VIEWERS):
+        open_ones = unsatisfied.unsatisfied_orders(user).filter(follow_up__in=unsatisfied.OPEN).count()
+        counts.append(("不满意未清零", open_ones, "/supervision/unsatisfied/"))
+    return counts
 
 
 def stuck_orders(now):

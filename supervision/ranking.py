@@ -1,4 +1,7 @@
-"""红黑榜: units ranked by the composite score of ``analytics.indicators`` over a period, and the 通报 text."""
+"""红黑榜: units ranked by the composite score of ``analytics.indicators`` over a period, and the 通报 text.
+
+Each 专员抽查 finding on an order the unit handled in the period (``supervision.spotchecks.findings_per_unit``)
+takes ``spot_check_penalty`` points off the unit's composite score (never below 0) before ranking."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -6,6 +9,7 @@ from decimal import Decimal
 
 from analytics import rollup
 from analytics.indicators import UnitScore, unit_scores, weights
+from supervision.spotchecks import findings_per_unit
 from system.config import get_setting
 
 LIST_SIZE = 5
@@ -15,7 +19,9 @@ LIST_SIZE = 5
 class RankedUnit:
     rank: int
     score: UnitScore
-    composite: Decimal
+    composite: Decimal  # after the spot-check penalty
+    findings: int = 0
+    base: Decimal | None = None  # the composite before the penalty
 
 
 @dataclass
@@ -25,6 +31,7 @@ class Ranking:
     weights: tuple[Decimal, Decimal, Decimal]
     ranked: list[RankedUnit]
     unranked: list[UnitScore]  # too few orders dispatched, or a rate has no data
+    penalty: Decimal = Decimal(0)  # points per spot-check finding
 
     @property
     def red(self) -> list[RankedUnit]:
@@ -41,20 +48,30 @@ def rank_units(start: date, end: date) -> Ranking:
     Units with fewer than ``ranking_min_orders`` orders dispatched in the period are listed but not ranked."""
     rollup.refresh()  # a ranking is published: it must include the last minute's work
     scores = unit_scores(start, end + timedelta(days=1))
-    w, minimum = weights(), get_setting("ranking_min_orders")
+    w, minimum, penalty = weights(), get_setting("ranking_min_orders"), get_setting("spot_check_penalty")
+    findings = findings_per_unit(start, end)
     with_score = [(s, s.composite(w) if s.dispatched >= minimum else None) for s in scores]
-    ordered = sorted(((s, c) for s, c in with_score if c is not None), key=lambda sc: (-sc[1], sc[0].unit_name))
+    candidates = []
+    for score, base in with_score:
+        if base is not None:
+            n = findings.get(score.unit_id, 0)
+            candidates.append((score, base, n, max(Decimal(0), base - penalty * n).quantize(Decimal("0.01"))))
+    ordered = sorted(candidates, key=lambda c: (-c[3], c[0].unit_name))
     ranked, previous = [], None
-    for position, (score, composite) in enumerate(ordered, start=1):
+    for position, (score, base, n, composite) in enumerate(ordered, start=1):
         rank = ranked[-1].rank if previous == composite else position
-        ranked.append(RankedUnit(rank, score, composite))
+        ranked.append(RankedUnit(rank, score, composite, n, base))
         previous = composite
     unranked = sorted((s for s, c in with_score if c is None), key=lambda s: s.unit_name)
-    return Ranking(start, end, w, ranked, unranked)
+    return Ranking(start, end, w, ranked, unranked, penalty)
 
 
 def _pct(value: Decimal | None) -> str:
     return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def _findings(r: RankedUnit) -> str:
+    return f"，抽查问题 {r.findings} 个" if r.findings else ""
 
 
 def notice_text(ranking: Ranking) -> str:
@@ -64,7 +81,8 @@ def notice_text(ranking: Ranking) -> str:
         "12345 政务服务便民热线承办单位办理情况通报",
         "",
         f"统计期间：{ranking.start:%Y年%m月%d日}至{ranking.end:%Y年%m月%d日}",
-        f"考核方法：综合得分 = 响应率×{w[0]} + 解决率×{w[1]} + 满意率×{w[2]}（满分 100 分）。",
+        f"考核方法：综合得分 = 响应率×{w[0]} + 解决率×{w[1]} + 满意率×{w[2]}（满分 100 分），"
+        f"专员抽查每发现一个问题扣 {ranking.penalty} 分。",
         f"参与排名单位 {len(ranking.ranked)} 个。",
         "",
         "一、红榜（综合得分靠前）",
@@ -73,14 +91,14 @@ def notice_text(ranking: Ranking) -> str:
         s = r.score
         lines.append(
             f"  第{r.rank}名 {s.unit_name}：综合得分 {r.composite}，响应率 {_pct(s.response_rate)}，"
-            f"解决率 {_pct(s.resolution_rate)}，满意率 {_pct(s.satisfaction_rate)}"
+            f"解决率 {_pct(s.resolution_rate)}，满意率 {_pct(s.satisfaction_rate)}{_findings(r)}"
         )
     lines += ["", "二、黑榜（综合得分靠后）"]
     for r in ranking.black:
         s = r.score
         lines.append(
             f"  第{r.rank}名 {s.unit_name}：综合得分 {r.composite}，响应率 {_pct(s.response_rate)}，"
-            f"解决率 {_pct(s.resolution_rate)}，满意率 {_pct(s.satisfaction_rate)}"
+            f"解决率 {_pct(s.resolution_rate)}，满意率 {_pct(s.satisfaction_rate)}{_findings(r)}"
         )
     lines += ["", "请黑榜单位对照问题认真整改，切实提高诉求办理质效。", ""]
     return "\n".join(lines)

@@ -17,4 +17,9 @@ urlpatterns = [
     path("whistles/blow/<str:number>/", views.whistle_blow, name="blow"),
     path("whistles/<int:pk>/", views.whistle_detail, name="whistle"),
     path("rankings/notice.txt", views.notice, name="notice"),
+    path("spotchecks/", views.spotcheck_list, name="spotchecks"),
+    path("spotchecks/new/", views.spotcheck_new, name="spotcheck_new"),
+    path("spotchecks/sample/", views.spotcheck_detail, name="spotcheck"),  # ?id=<spot check>
+    path("spotchecks/findings/", views.findings, name="findings"),
+    path("unsatisfied/", views.unsatisfied_list, name="unsatisfied"),
 ]

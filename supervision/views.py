@@ -1,9 +1,11 @@
-"""督办工作台: colours and counts that link to their lists, and the supervision orders."""
+"""督办工作台: colours and counts that link to their lists, the supervision orders, 疑难工单, 吹哨报到, 红黑榜,
+专员抽查 and 不满意工单动态清零."""
 
 import csv
 from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
@@ -18,9 +20,29 @@ from orders.forms import apply_errors
 from orders.models import WorkOrder
 from orders.queries import visible_orders
 from org.models import Unit
-from supervision import actions, difficult, queries, whistles
-from supervision.forms import AnswerForm, CloseWhistleForm, FlagForm, IssueForm, ReportForm, ReviewForm, WhistleForm
-from supervision.models import CaseStatus, Cause, DifficultCase, SupervisionStatus, Whistle, WhistleStatus
+from supervision import actions, difficult, queries, spotchecks, unsatisfied, whistles
+from supervision.forms import (
+    AnswerForm,
+    ChecklistForm,
+    CloseWhistleForm,
+    FindingAnswerForm,
+    FlagForm,
+    IssueForm,
+    ReportForm,
+    ReviewForm,
+    SpotCheckForm,
+    WhistleForm,
+)
+from supervision.models import (
+    CaseStatus,
+    Cause,
+    DifficultCase,
+    SpotCheck,
+    SpotCheckStatus,
+    SupervisionStatus,
+    Whistle,
+    WhistleStatus,
+)
 from supervision.ranking import notice_text, rank_units
 from system.config import get_setting
 
@@ -324,3 +346,209 @@ def whistle_detail(request, pk: int):
         "can_close": whistle.status == WhistleStatus.OPEN and request.user.unit_id == whistle.street_id,
     }  # fmt: skip
     return render(request, "supervision/whistle.html", context, status=status)
+
+
+# ---------------------------------------------------------------- 专员抽查
+
+SPOT_READERS = spotchecks.READERS  # the sample pages: supervisors review, leaders read
+SPOT_ROLES = (*spotchecks.READERS, Role.HANDLER)  # handlers see their units' checks and findings
+
+
+def _int_param(value) -> int | None:
+    """A positive id from the query or the form; None for anything else (also beyond a database integer)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def _param(request, name: str) -> str:
+    """A filter from the query string, without U+0000 (which PostgreSQL refuses in any comparison)."""
+    return request.GET.get(name, "").replace("\x00", "").strip()
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@role_required(*SPOT_ROLES)
+def spotcheck_list(request):
+    items = spotchecks.visible_checks(request.user)
+    status = request.GET.get("status", "")
+    if status in SpotCheckStatus.values:
+        items = items.filter(status=status)
+    if unit := _param(request, "unit"):
+        items = items.filter(unit__code=unit)
+    for name, lookup in (("start", "period_end__gte"), ("end", "period_start__lte")):
+        try:
+            items = items.filter(**{lookup: date.fromisoformat(request.GET.get(name, ""))})
+        except ValueError:
+            pass
+    page = Paginator(items, 20).get_page(request.GET.get("page"))
+    context = {
+        "title": "专员抽查", "page": page, "items": page.object_list, "statuses": SpotCheckStatus.choices,
+        "status": status, "query": _query_without_page(request), "unit": "次",
+        "can_create": request.user.has_role(*spotchecks.CHECKERS),
+        "can_read_samples": request.user.has_role(*SPOT_READERS),
+    }  # fmt: skip
+    return render(request, "supervision/spotchecks.html", context)
+
+
+@role_required(*spotchecks.CHECKERS)
+def spotcheck_new(request):
+    form = SpotCheckForm(request.POST or None, initial={"unit": request.GET.get("unit", "")})
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                check = spotchecks.create(
+                    request.user, Unit.objects.filter(code=d["unit"]).first() if d["unit"] else None,
+                    d["period_start"], d["period_end"], d["size"], d["seed"],
+                )  # fmt: skip
+            except TransitionError as exc:
+                apply_errors(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, f"已抽取 {check.sample_size} 张工单（随机种子 {check.seed}）")
+                return redirect(spotchecks.check_link(check))
+    return render(request, "supervision/spotcheck_new.html", {"title": "发起抽查", "form": form}, status=status)
+
+
+def _checklist(item, data=None) -> ChecklistForm:
+    """The checklist form of one sampled order, filled with its review so far."""
+    implied = spotchecks.checklist_text(item)
+    initial = {f: getattr(item, f) for f in ("substance", "contact", "result_true", "note")}
+    initial["finding"] = item.finding and not implied  # flagged by hand, not by a “否”
+    initial["finding_text"] = "" if item.finding_text == implied else item.finding_text  # written by hand
+    return ChecklistForm(data, prefix=f"item-{item.pk}", initial=initial)
+
+
+@role_required(*SPOT_READERS)
+def spotcheck_detail(request):
+    """The sample with the checklist of each order; supervisors review and close, leaders read."""
+    check = get_object_or_404(
+        SpotCheck.objects.select_related("unit", "created_by"), pk=_int_param(request.GET.get("id")) or 0
+    )
+    items = check.items.select_related("order__lead_unit", "reviewed_by", "answered_by").order_by("order_id")
+    page = Paginator(items, 20).get_page(request.GET.get("page"))
+    status, bound, close_error = 200, None, ""
+    if request.method == "POST":
+        if not request.user.has_role(*spotchecks.CHECKERS):
+            raise PermissionDenied("只有督办员可以审核抽查样本")
+        back = f"{spotchecks.check_link(check)}&page={page.number}"
+        if "close" in request.POST:
+            try:
+                spotchecks.close(request.user, check)
+            except TransitionError as exc:
+                status, close_error = exc.status, exc.message
+            else:
+                messages.success(request, "已结束抽查")
+                return redirect(back)
+        else:
+            item = get_object_or_404(items, pk=_int_param(request.POST.get("item")) or 0)
+            bound, status = _checklist(item, request.POST), 422
+            if bound.is_valid():  # an unknown choice or unstorable text stops here; review names what is missing
+                try:
+                    spotchecks.review(request.user, item, bound.cleaned_data)
+                except TransitionError as exc:
+                    apply_errors(bound, exc)
+                    status = exc.status
+                else:
+                    messages.success(request, f"已保存工单 {item.order.number} 的审核结果")
+                    return redirect(f"{back}#item-{item.pk}")
+    rows = [
+        (item, bound if bound is not None and bound.prefix == f"item-{item.pk}" else _checklist(item))
+        for item in page.object_list
+    ]
+    context = {
+        "title": f"专员抽查 · {check.unit.name}", "check": check, "page": page, "rows": rows,
+        "can_review": request.user.has_role(*spotchecks.CHECKERS) and check.status == SpotCheckStatus.OPEN,
+        "close_error": close_error, "query": f"id={check.pk}", "unit": "张",
+        "reviewed": check.items.filter(reviewed_at__isnull=False).count(),
+        "findings": check.items.filter(finding=True).count(),
+    }  # fmt: skip
+    return render(request, "supervision/spotcheck.html", context, status=status)
+
+
+@role_required(*SPOT_ROLES)
+def findings(request):
+    """A unit's findings and its answers; handlers of the unit answer each one once."""
+    items = spotchecks.visible_findings(request.user).order_by("-spot_check__created_at", "order_id")
+    if check := _int_param(request.GET.get("check")):
+        items = items.filter(spot_check_id=check)
+    if unit := _param(request, "unit"):
+        items = items.filter(spot_check__unit__code=unit)
+    answered = request.GET.get("answered", "")
+    if answered in ("0", "1"):
+        items = items.filter(answered_at__isnull=answered == "0")
+    status, failed, form = 200, None, None
+    if request.method == "POST":
+        if not request.user.has_role(Role.HANDLER):
+            raise PermissionDenied("只有被抽查单位可以说明抽查问题")
+        item = get_object_or_404(
+            spotchecks.visible_findings(request.user), pk=_int_param(request.POST.get("item")) or 0
+        )
+        form = FindingAnswerForm(request.POST, prefix=f"item-{item.pk}")
+        status, failed = 422, item.pk
+        if form.is_valid():  # unstorable text stops here; spotchecks.answer checks the rest
+            try:
+                spotchecks.answer(request.user, item, form.cleaned_data["answer"])
+            except TransitionError as exc:
+                apply_errors(form, exc)
+                status = exc.status
+                if status != 422:  # e.g. answered meanwhile: the item shows no form any more
+                    messages.error(request, exc.message)
+            else:
+                messages.success(request, f"已提交工单 {item.order.number} 的说明")
+                return redirect(request.get_full_path())
+    page = Paginator(items, 20).get_page(request.GET.get("page"))
+    is_handler = request.user.has_role(Role.HANDLER)
+    rows = [
+        (item, (form if item.pk == failed else FindingAnswerForm(prefix=f"item-{item.pk}")))
+        if is_handler and item.answered_at is None
+        else (item, None)
+        for item in page.object_list
+    ]
+    context = {
+        "title": "抽查问题", "page": page, "rows": rows, "answered": answered, "query": _query_without_page(request),
+        "unit": "个", "can_read_samples": request.user.has_role(*SPOT_READERS),
+    }  # fmt: skip
+    return render(request, "supervision/findings.html", context, status=status)
+
+
+# ---------------------------------------------------------------- 不满意工单动态清零
+
+FOLLOW_UP_VIEWS = {"": "未清零", "done": "已清零（含解释归档）", "all": "全部"}
+
+
+@role_required(*unsatisfied.VIEWERS)
+def unsatisfied_list(request):
+    visible = unsatisfied.unsatisfied_orders(request.user)
+    show = request.GET.get("show", "")
+    orders = visible
+    if unit := _param(request, "unit"):
+        orders = orders.filter(lead_unit__code=unit)
+    if show in unsatisfied.FollowUp.values:
+        orders = orders.filter(follow_up=show)
+    elif show == "done":
+        orders = orders.filter(follow_up__in=unsatisfied.DONE)
+    elif show != "all":
+        show = ""
+        orders = orders.filter(follow_up__in=unsatisfied.OPEN)
+    orders = orders.order_by("last_bad_at", "pk") if show == "" else orders.order_by("-last_bad_at", "-pk")
+    page = Paginator(orders, 20).get_page(request.GET.get("page"))
+    bad = unsatisfied.latest_bad_callbacks(page.object_list)
+    context = {
+        "title": "不满意工单动态清零", "page": page, "counts": unsatisfied.unit_counts(visible), "show": show,
+        "rows": [
+            (o, bad.get(o.pk), unsatisfied.FollowUp(o.follow_up).label, o.follow_up in unsatisfied.OPEN)
+            for o in page.object_list
+        ],
+        "views": FOLLOW_UP_VIEWS, "follow_ups": unsatisfied.FollowUp.choices, "query": _query_without_page(request),
+    }  # fmt: skip
+    return render(request, "supervision/unsatisfied.html", context)

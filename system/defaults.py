@@ -57,6 +57,12 @@ SETTINGS: dict[str, SettingSpec] = {
         parser="system.config.parse_positive_int",
         help="统计期内派单少于此数的单位不参与排名，避免一两张工单决定名次。",
     ),
+    "spot_check_penalty": SettingSpec(
+        default="2",
+        label="红黑榜：每个抽查问题扣分",
+        parser="supervision.spotchecks.parse_penalty",
+        help="专员抽查发现的每个问题从单位综合得分中扣除的分数（0–100，可为小数）；按问题工单的答复/归档日期计入统计期间。",
+    ),
     "stuck_reopen_count": SettingSpec(
         default="2",
         label="屡办不成：重办次数达到",

@@ -33,8 +33,10 @@ JOBS: dict[str, Job] = {
     "rollup": Job(timedelta(seconds=60), "analytics.tasks.refresh_rollup"),
     "reply_scores": Job(timedelta(seconds=60), "analytics.tasks.score_replies"),
     "hot_issues": Job(timedelta(hours=1), "analytics.tasks.refresh_hot_issues"),
+    "trends": Job(timedelta(hours=1), "alerts.tasks.watch_trends"),
     "reports": Job(timedelta(minutes=15), "analytics.tasks.generate_due_reports"),
     "sharing": Job(timedelta(seconds=15), "sharing.tasks.deliver_events"),
+    "urgent": Job(timedelta(seconds=30), "urgent.tasks.push_urgent"),
 }
 
 

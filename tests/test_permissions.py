@@ -33,6 +33,7 @@ ARGS = {
     "supervision:case": lambda city: ["20260101000001"],
     "supervision:blow": lambda city: ["20260101000001"],
     "supervision:whistle": lambda city: [1],
+    "alerts:detail": lambda city: [1],
     "knowledge:detail": lambda city: [1],
     "knowledge:edit": lambda city: [1],
     "knowledge:submit": lambda city: [1],

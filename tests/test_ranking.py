@@ -103,3 +103,44 @@ def test_ranking_pages(handled, staff, client):
     assert client.get("/supervision/rankings/", {"start": "bad", "end": "2025-09-15"}).status_code == 200
     client.force_login(staff["h1"])
     assert client.get("/supervision/rankings/").status_code == 403
+
+
+def test_a_spot_check_finding_moves_a_unit_down(handled, staff, city, client):
+    from supervision import spotchecks
+
+    Setting.objects.create(key="ranking_min_orders", value="1")
+    handled("d1", "h1", True, "satisfied", True)  # 一区: 100.00
+    handled("d1", "h1", True, "satisfied", True)
+    handled("d2", "h2", True, "satisfied", True)
+    handled("d2", "h2", True, "basic", False)  # 二区: 100 × (0.10 + 0.45 × 0.5 + 0.45) = 77.50
+    day = date(2025, 9, 15)
+    before = rank_units(day, day)
+    assert [(r.score.unit_name, r.composite, r.findings) for r in before.ranked] == [
+        ("一区", Decimal("100.00"), 0), ("二区", Decimal("77.50"), 0),
+    ]  # fmt: skip
+
+    Setting.objects.create(key="spot_check_penalty", value="12.5")
+    check = spotchecks.create(staff["supervisor"], city["d1"], day, day, 2, seed=1)
+    first, second = check.items.all()
+    yes = {"substance": "yes", "contact": "yes", "result_true": "yes"}
+    spotchecks.review(staff["supervisor"], first, {**yes, "contact": "no"})
+    spotchecks.review(staff["supervisor"], second, {**yes, "finding": True, "finding_text": "答复套话"})
+    assert rank_units(day, day).ranked[0].score.unit_name == "二区"
+    spotchecks.review(staff["supervisor"], second, yes)  # corrected: one finding left, 一区 87.50 is first again
+    assert [(r.score.unit_name, r.composite) for r in rank_units(day, day).ranked][0] == ("一区", Decimal("87.50"))
+    spotchecks.review(staff["supervisor"], second, {**yes, "finding": True, "finding_text": "答复套话"})
+
+    after = rank_units(day, day)
+    assert [(r.score.unit_name, r.composite, r.findings, r.rank) for r in after.ranked] == [
+        ("二区", Decimal("77.50"), 0, 1), ("一区", Decimal("75.00"), 2, 2),
+    ]  # fmt: skip
+    assert after.ranked[1].base == Decimal("100.00") and after.penalty == Decimal("12.5")
+    assert [r.score.unit_name for r in after.black] == ["一区"]
+    assert "第2名 一区：综合得分 75.00" in notice_text(after) and "抽查问题 2 个" in notice_text(after)
+    # findings count on the day their order was handled: none on later days
+    assert rank_units(date(2025, 9, 16), date(2025, 9, 16)).ranked == []
+    assert spotchecks.findings_per_unit(date(2025, 9, 16), date(2025, 9, 30)) == {}
+
+    client.force_login(staff["supervisor"])
+    page = client.get("/supervision/rankings/", {"start": "2025-09-15", "end": "2025-09-15"}).content.decode()
+    assert "<th>抽查问题</th>" in page and '<span class="tag red">2</span>' in page and "扣分前 100.00" in page

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class UrgentConfig(AppConfig):
+    name = "urgent"
+    verbose_name = "热线要情"
