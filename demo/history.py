@@ -30,6 +30,7 @@ from accounts.forms import UserCreateForm
 from accounts.models import User
 from accounts.roles import Role
 from categories.models import Category, RequestType
+from orders import escalation
 from orders import transitions as tr
 from orders.errors import TransitionError
 from orders.models import (
@@ -148,6 +149,8 @@ class Plan:
     ret: str | None = None  # approve | reject | pending
     ret_after_sign: bool = False
     ext: str | None = None  # approve | reject | pending
+    non_accept: str | None = None  # 申请不予受理 after signing: approve | reject
+    escalate: bool = False  # 提级办理 by the dispatcher after signing
     late_sign: bool = False
     late_reply: bool = False
     interim: bool = False
@@ -332,6 +335,12 @@ class Replay:
             plan.ret_after_sign = j % 3 == 2
         for j, plan in enumerate(handled[k_ret : k_ret + k_ext]):
             plan.ext = "reject" if j % 3 == 2 else "approve"
+        plain = [p for p in handled if not p.ret and not p.ext]
+        k_na, k_esc = quota(0.01, 2), quota(0.01, 2)
+        for j, plan in enumerate(plain[:k_na]):
+            plan.non_accept = "reject" if j % 3 == 2 else "approve"
+        for plan in plain[k_na : k_na + k_esc]:
+            plan.escalate = True
         rng.shuffle(handled)
         for plan in handled[:k_co]:
             plan.co = True
@@ -589,6 +598,21 @@ class Replay:
                 yield t
                 order = tr.sign(order, self.handler(lead), at=t)
 
+        if plan.non_accept:
+            t, order = yield from self._non_accept(plan, order, lead, t)
+            if order.state == State.ARCHIVED:
+                return
+        if plan.escalate and (higher := escalation.higher_units(lead)):
+            t = self._next(plan, t, self._work(t, rng.uniform(0.5, 4)))
+            yield t
+            lead = next((u for u in higher if u.kind != UnitKind.UTILITY), higher[0])
+            self.handler(lead)
+            reason = "问题涉及多个部门、基层协调不下，提级由上级单位牵头办理"
+            order = tr.escalate(order, self.dispatcher, lead_unit=lead, reason=reason, at=t)
+            t = self._next(plan, t, self._work(t, rng.uniform(0.1, 1.5)))
+            yield t
+            order = tr.sign(order, self.handler(lead), at=t)
+
         t, order = yield from self._handle(plan, order, lead, t)
         if order is None or plan.stop in (State.IN_PROGRESS, State.PENDING_CALLBACK):
             return
@@ -617,6 +641,21 @@ class Replay:
         yield t
         order = self._dispatch(order, target, [], t)
         return t, order, target
+
+    def _non_accept(self, plan: Plan, order: WorkOrder, lead: Unit, t: datetime):
+        """申请不予受理 after signing and the dispatcher's decision. Returns (t, order)."""
+        rng = plan.rng
+        t = self._next(plan, t, self._work(t, rng.uniform(0.2, 2)))
+        yield t
+        basis = "经核实，诉求人已就该纠纷向人民法院提起诉讼，案件正在审理中，依法应通过司法途径解决。"
+        order = tr.request_non_acceptance(order, self.handler(lead), ground="litigation", basis=basis, at=t)
+        t = self._next(plan, t, self._work(t, rng.uniform(0.3, 3)))
+        yield t
+        if plan.non_accept == "approve":
+            note = "同意不予受理，已告知诉求人通过司法途径解决"
+            return t, tr.decide_non_acceptance(order, self.dispatcher, approve=True, note=note, at=t)
+        note = "诉讼只涉及其中一项诉求，其余事项仍属你单位职责，请继续办理"
+        return t, tr.decide_non_acceptance(order, self.dispatcher, approve=False, note=note, at=t)
 
     def _dispatch(self, order: WorkOrder, lead: Unit, co: list[Unit], t: datetime) -> WorkOrder:
         self.handler(lead)
