@@ -317,7 +317,7 @@ def _login(page, base: str, username: str) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_spot_check_in_the_browser(live_server, page, replied, staff):
     orders = [replied("d1", "h1", datetime(2025, 9, day, 10, 0, tzinfo=SH)) for day in (2, 3, 4)]
     base = live_server.url
