@@ -197,10 +197,14 @@ def test_while_the_database_is_down_pages_and_the_api_answer_503_with_retry_afte
 # ---------------------------------------------------------------- real processes, real PostgreSQL
 
 
+APPLICATION = "hotline-fault-test"  # the processes started here, so that only their connections are cut
+
+
 def database_url() -> str:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    return f"postgres://{db['USER']}{password}@{host}/{db['NAME']}?application_name={APPLICATION}"
 
 
 def start(*args: str, var_dir: Path) -> subprocess.Popen:
@@ -212,8 +216,8 @@ def start(*args: str, var_dir: Path) -> subprocess.Popen:
 
 
 def outage(seconds: float) -> int:
-    """What a PostgreSQL restart does to its clients: connections cut, new ones refused for a while.
-    Run from the server's maintenance database; this test's own connection is spared."""
+    """What a PostgreSQL restart does to the worker and scheduler started here: their connections cut, new ones
+    refused for a while. Run from the server's maintenance database; this process's connections are spared."""
     import psycopg
     from psycopg import sql
 
@@ -230,8 +234,9 @@ def outage(seconds: float) -> int:
         admin.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(name))
         try:
             cut = admin.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
-                (db["NAME"], own),
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> %s AND application_name = %s",
+                (db["NAME"], own, APPLICATION),
             ).fetchone()[0]
             time.sleep(seconds)
         finally:
