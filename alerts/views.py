@@ -16,12 +16,13 @@ from django.utils import timezone
 from accounts.permissions import role_required
 from accounts.roles import Role
 from alerts import actions, trends
-from alerts.forms import MergeForm, SuperviseForm
+from alerts.forms import MergeForm
 from alerts.models import Kind, Status, TrendAlert
 from orders.errors import TransitionError
 from orders.forms import HANDLING_KINDS, apply_errors
 from orders.queries import visible_orders
 from org.models import Unit
+from supervision.forms import SuperviseForm
 
 VIEWERS = (Role.SUPERVISOR, Role.DISPATCHER, Role.LEADER, Role.ADMIN, Role.HANDLER)
 STATUS_ORDER = Case(

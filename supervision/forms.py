@@ -9,11 +9,9 @@ from org.models import UnitKind
 from supervision.models import Cause, Verdict
 
 
-class IssueForm(forms.Form):
-    orders = forms.CharField(
-        label="督办工单", max_length=2000, required=False,
-        widget=forms.TextInput(attrs={"required": True}), help_text="工单编号，多个用逗号或空格分隔",
-    )  # fmt: skip
+class SuperviseForm(forms.Form):
+    """督办单 to a unit for orders chosen elsewhere (an alert's); `IssueForm` adds the order numbers."""
+
     unit = forms.ChoiceField(label="督办单位", choices=[])
     requirements = forms.CharField(label="督办要求", required=False, widget=forms.Textarea(attrs={"rows": 4}))
     deadline = forms.DateTimeField(
@@ -26,15 +24,23 @@ class IssueForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["unit"].choices = unit_choices(HANDLING_KINDS, blank="请选择督办单位")
 
-    def clean_orders(self) -> list[str]:
-        text = self.cleaned_data["orders"].replace("，", ",").replace(",", " ")
-        return list(dict.fromkeys(n for n in text.split() if n))
-
     def clean_deadline(self):
         value = self.cleaned_data["deadline"]
         if value is not None and timezone.is_naive(value):
             value = timezone.make_aware(value)
         return value
+
+
+class IssueForm(SuperviseForm):
+    orders = forms.CharField(
+        label="督办工单", max_length=2000, required=False,
+        widget=forms.TextInput(attrs={"required": True}), help_text="工单编号，多个用逗号或空格分隔",
+    )  # fmt: skip
+    field_order = ["orders", "unit", "requirements", "deadline"]
+
+    def clean_orders(self) -> list[str]:
+        text = self.cleaned_data["orders"].replace("，", ",").replace(",", " ")
+        return list(dict.fromkeys(n for n in text.split() if n))
 
 
 class AnswerForm(forms.Form):
