@@ -16,19 +16,24 @@ COUNTERS = (
 )  # fmt: skip
 
 
+DERIVED = {"null": True, "on_delete": models.CASCADE, "related_name": "+", "db_constraint": False, "db_index": False}
+
+
 class Dimensions(models.Model):
     """The order's dimensions and the counters, shared by the per-order facts and the roll-up cells."""
 
     day = models.DateField(_("日期"))
-    unit = models.ForeignKey("org.Unit", null=True, on_delete=models.CASCADE, related_name="+")
+    # Derived rows written by the million: no foreign-key checks and no single-column indexes on the dimensions
+    # (OrderFact's indexes below serve the queries; a cell is found by its unique key).
+    unit = models.ForeignKey("org.Unit", **DERIVED)
     unit_path = models.CharField(max_length=255, blank=True)  # the lead unit's path, for "with sub-units"
-    category1 = models.ForeignKey("categories.Category", null=True, on_delete=models.CASCADE, related_name="+")
-    category2 = models.ForeignKey("categories.Category", null=True, on_delete=models.CASCADE, related_name="+")
-    category3 = models.ForeignKey("categories.Category", null=True, on_delete=models.CASCADE, related_name="+")
-    area = models.ForeignKey("org.Unit", null=True, on_delete=models.CASCADE, related_name="+")
+    category1 = models.ForeignKey("categories.Category", **DERIVED)
+    category2 = models.ForeignKey("categories.Category", **DERIVED)
+    category3 = models.ForeignKey("categories.Category", **DERIVED)
+    area = models.ForeignKey("org.Unit", **DERIVED)
     area_path = models.CharField(max_length=255, blank=True)
     channel = models.CharField(max_length=12, blank=True)
-    request_type = models.ForeignKey("categories.RequestType", null=True, on_delete=models.CASCADE, related_name="+")
+    request_type = models.ForeignKey("categories.RequestType", **DERIVED)
     is_enterprise = models.BooleanField(default=False)
 
     received = models.IntegerField(default=0)

@@ -30,7 +30,7 @@ The data
 
 Usage (from the repository root)
     .venv/bin/python bench/dashboard.py [--orders 1000000] [--database hotline_dash_bench] [--fresh]
-        [--repeat 20] [--touch 0,1000,10000] [--rebuild]
+        [--repeat 20] [--touch 0,1000,10000] [--rebuild] [--generate-only]
 
 Results are printed and saved to ``bench/results/dashboard.json`` and ``.md``, keyed by the number of orders:
 a run replaces the entry of its own order count and keeps the others.
@@ -92,6 +92,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--touch", default="0,1000,10000", help="orders touched before each timed refresh")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the whole roll-up even when it is up to date")
+    parser.add_argument("--generate-only", action="store_true", help="stop after generating the orders")
     parser.add_argument("--batch", type=int, default=1_000_000, help="orders per COPY transaction (default 1000000)")
     parser.add_argument("--explain-max", type=int, default=8, help="slow statements explained at most (default 8)")
     parser.add_argument("--seed", type=int, default=12345, help="random seed of the generated data and the order")
@@ -164,6 +165,7 @@ class Master:
             return pk
 
         self.agent, self.dispatcher, self.handler = user(Role.CALLBACK), user(Role.DISPATCHER), user(Role.HANDLER)
+        self.operator = user(Role.OPERATOR)
         self.leader = user(Role.LEADER)
 
 
@@ -234,8 +236,9 @@ class Generator:
         self.seed = seed
         self.at = {name: columns.index(name) for name in columns}
 
-    def orders(self, first_id: int, plan: list[tuple[float, float, int]]) -> Iterator[tuple[list, list, list, list]]:
-        """(order row, callback rows, return rows, extension rows) in received order, ids from ``first_id``."""
+    def orders(self, first_id: int, plan: list[tuple[float, float, int]]) -> Iterator[tuple[list, ...]]:
+        """(order row, callback rows, return rows, extension rows, event rows) in received order, ids from
+        ``first_id``."""
         rng = random.Random(self.seed * 1_000_003 + first_id)  # noqa: S311 - benchmark data
         order_id = first_id
         for start, end, count in plan:
@@ -249,9 +252,13 @@ class Generator:
         callbacks: list[tuple] = []
         returns: list[tuple] = []
         extensions: list[tuple] = []
+        events: list[tuple] = []
 
         def ts(value: float) -> datetime:
             return datetime.fromtimestamp(value, UTC)
+
+        def event(action: str, at_: float, actor: int | None, unit: int | None, old: str, new: str, note: str = ""):
+            events.append((order_id, action, actor, unit, old, new, note, "{}", ts(at_)))
 
         leaf_index = min(bisect.bisect_left(m.leaf_cum, rng.random()), len(m.leaves) - 1)
         r = rng.random()
@@ -273,6 +280,7 @@ class Generator:
         row[at["area_id"]] = area
         row[at["received_at"]] = ts(received)
         last = received
+        event("intake", received, m.operator, None, "", "pending_dispatch")
 
         if rng.random() < 0.20:  # 直接办结 at intake
             replied = received + rng.uniform(2, 10) * MINUTE
@@ -283,16 +291,17 @@ class Generator:
                 row[at["reply_content"]] = "已按热线知识库答复诉求人。"
                 row[at["replied_at"]] = row[at["archived_at"]] = ts(replied)
                 last = replied
+                event("answer_directly", replied, m.operator, None, "pending_dispatch", "archived")
             else:
                 row[at["state"]] = "pending_dispatch"
             row[at["updated_at"]] = ts(last)
-            return row, callbacks, returns, extensions
+            return row, callbacks, returns, extensions, events
 
         dispatched = received + min(rng.lognormvariate(math.log(40 * MINUTE), 1.0), 8 * HOUR)
         if dispatched > ref:
             row[at["state"]] = "pending_dispatch"
             row[at["updated_at"]] = ts(last)
-            return row, callbacks, returns, extensions
+            return row, callbacks, returns, extensions, events
         lead = self.lead_unit(rng, leaf_index, street, district)
         due = dispatched + pick(rng, m.due_days, m.due_cum) * DAY
         sign_due = dispatched + DAY
@@ -301,6 +310,7 @@ class Generator:
         row[at["sign_due_at"]] = ts(sign_due)
         row[at["warning"]] = 0  # green while open; cleared when archived
         last = dispatched
+        event("dispatch", dispatched, m.dispatcher, None, "pending_dispatch", "pending_sign")
         if rng.random() < 0.03 and dispatched + 12 * HOUR < ref:  # 退单 requested, decided two hours later
             asked = dispatched + rng.uniform(0.5, 12) * HOUR
             approved = rng.random() < 0.6
@@ -310,15 +320,19 @@ class Generator:
                 (order_id, lead, m.handler, reason, status, m.dispatcher, "", ts(asked), ts(asked + 2 * HOUR))
             )
             row[at["return_count"]] = 1
+            event("return_request", asked, m.handler, lead, "pending_sign", "pending_sign", reason)
+            decision = "return_approve" if approved else "return_reject"  # the order stays with the unit here
+            event(decision, asked + 2 * HOUR, m.dispatcher, None, "pending_sign", "pending_sign")
             last = asked + 2 * HOUR
         signed = dispatched + (rng.uniform(0.2, 20) if rng.random() < 0.94 else rng.uniform(24, 60)) * HOUR
         if signed > ref:
             row[at["state"]] = "pending_sign"
             row[at["due_at"]] = ts(due)
             row[at["updated_at"]] = ts(min(last, ref))
-            return row, callbacks, returns, extensions
+            return row, callbacks, returns, extensions, events
         row[at["signed_at"]] = ts(signed)
         last = max(last, signed)
+        event("sign", signed, m.handler, lead, "pending_sign", "in_progress")
         if rng.random() < 0.025:  # 延期 requested halfway, mostly approved
             asked = signed + (due - signed) * rng.uniform(0.3, 0.8)
             if asked + 4 * HOUR <= ref:
@@ -328,6 +342,9 @@ class Generator:
                                    "approved" if approved else "rejected", m.dispatcher, "", ts(asked),
                                    ts(asked + 4 * HOUR)))  # fmt: skip
                 row[at["extension_count"]] = 1
+                event("extension_request", asked, m.handler, lead, "in_progress", "in_progress")
+                decision = "extension_approve" if approved else "extension_reject"
+                event(decision, asked + 4 * HOUR, m.dispatcher, None, "in_progress", "in_progress")
                 due = new_due if approved else due
                 last = max(last, asked + 4 * HOUR)
         row[at["due_at"]] = ts(due)
@@ -336,7 +353,7 @@ class Generator:
         if replied > ref:
             row[at["state"]] = "in_progress"
             row[at["updated_at"]] = ts(last)
-            return row, callbacks, returns, extensions
+            return row, callbacks, returns, extensions, events
         result = pick(rng, m.reply_results, m.reply_cum)
         row[at["replied_at"]] = ts(replied)
         row[at["reply_result"]] = result
@@ -344,6 +361,7 @@ class Generator:
         row[at["reply_measures"]] = "现场核实，协调处理。"
         row[at["callback_due_at"]] = ts(replied + 3 * DAY)
         last = replied
+        event("reply", replied, m.handler, lead, "in_progress", "pending_callback")
         archived = None
         if rng.random() < 0.70:  # 回访
             called = replied + min(rng.lognormvariate(math.log(20 * HOUR), 0.7), 6 * DAY)
@@ -362,6 +380,7 @@ class Generator:
                     contact = "unreachable" if c < 0.95 else "refused"
                     callbacks.append((order_id, m.agent, contact, "", None, "", ts(called)))
                     archived = called + rng.uniform(1, 24) * HOUR
+                event("callback", called, m.agent, None, "pending_callback", "pending_callback")
                 last = called
         elif replied + 10 * DAY <= ref:  # not sampled for a callback: archived after ten days
             archived = replied + 10 * DAY
@@ -370,11 +389,12 @@ class Generator:
             row[at["closure"]] = "handled"
             row[at["archived_at"]] = ts(archived)
             row[at["warning"]] = None
+            event("archive", archived, m.agent, None, "pending_callback", "archived")
             last = archived
         else:
             row[at["state"]] = "pending_callback"
         row[at["updated_at"]] = ts(last)
-        return row, callbacks, returns, extensions
+        return row, callbacks, returns, extensions, events
 
     def lead_unit(self, rng: random.Random, leaf_index: int, street: int | None, district: int | None) -> int:
         """属地 first (the street or one of its communities, the district or its departments), else the
@@ -394,12 +414,13 @@ class Generator:
         return rng.choice(m.fallback)
 
 
-def split(part, callbacks: list, returns: list, extensions: list) -> Iterator[list]:
+def split(part, callbacks: list, returns: list, extensions: list, events: list) -> Iterator[list]:
     """The order rows of ``part``; the records of their life cycle are appended to the lists on the way."""
-    for row, cbs, rets, exts in part:
+    for row, cbs, rets, exts, evs in part:
         callbacks.extend(cbs)
         returns.extend(rets)
         extensions.extend(exts)
+        events.extend(evs)
         yield row
 
 
@@ -420,6 +441,8 @@ RETURN_COLUMNS = ["order_id", "unit_id", "requested_by_id", "reason", "status", 
                   "created_at", "decided_at"]  # fmt: skip
 EXTENSION_COLUMNS = ["order_id", "unit_id", "requested_by_id", "reason", "old_due_at", "new_due_at", "status",
                      "decided_by_id", "decision_note", "created_at", "decided_at"]  # fmt: skip
+EVENT_COLUMNS = ["order_id", "action", "actor_id", "actor_unit_id", "from_state", "to_state", "note", "data",
+                 "created_at"]  # fmt: skip
 
 
 def generate(count: int, ref: datetime, seed: int, batch: int) -> dict[str, Any]:
@@ -428,7 +451,7 @@ def generate(count: int, ref: datetime, seed: int, batch: int) -> dict[str, Any]
     from django.db import connection, transaction
     from django.db.models import Max
 
-    from orders.models import Callback, ExtensionRequest, ReturnRequest, WorkOrder
+    from orders.models import Callback, ExtensionRequest, OrderEvent, ReturnRequest, WorkOrder
 
     fields = WorkOrder._meta.concrete_fields
     columns = [f.column for f in fields]
@@ -441,7 +464,7 @@ def generate(count: int, ref: datetime, seed: int, batch: int) -> dict[str, Any]
     per_row |= {"state", "received_at"}
     given = {c for c, value in zip(columns, template, strict=True) if value is not None} | per_row
     checks = [(WorkOrder, given), (Callback, set(CALLBACK_COLUMNS)), (ReturnRequest, set(RETURN_COLUMNS)),
-              (ExtensionRequest, set(EXTENSION_COLUMNS))]  # fmt: skip
+              (ExtensionRequest, set(EXTENSION_COLUMNS)), (OrderEvent, set(EVENT_COLUMNS))]  # fmt: skip
     for model, covered in checks:
         missing = sorted(not_null_columns(model._meta.db_table) - covered)
         if missing:
@@ -450,35 +473,38 @@ def generate(count: int, ref: datetime, seed: int, batch: int) -> dict[str, Any]
     master = Master(seed)
     first_id = (WorkOrder.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
     generator = Generator(master, columns, template, ref, seed)
-    totals = {"orders": 0, "callbacks": 0, "return_requests": 0, "extension_requests": 0}
+    totals = {"orders": 0, "callbacks": 0, "return_requests": 0, "extension_requests": 0, "events": 0}
     started = time.perf_counter()
     while totals["orders"] < count:
         callbacks: list[tuple] = []
         returns: list[tuple] = []
         extensions: list[tuple] = []
+        events: list[tuple] = []
         # Each batch spans all the days, so the batches committed before an interruption are evenly spread and
         # a later run adds the rest alike.
         size = min(batch, count - totals["orders"])
         stream = generator.orders(first_id + totals["orders"], day_plan(size, ref))
-        part = split(stream, callbacks, returns, extensions)
+        part = split(stream, callbacks, returns, extensions, events)
         t0 = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             done = copy_rows(cursor, WorkOrder._meta.db_table, columns, part)
             copy_rows(cursor, Callback._meta.db_table, CALLBACK_COLUMNS, callbacks)
             copy_rows(cursor, ReturnRequest._meta.db_table, RETURN_COLUMNS, returns)
             copy_rows(cursor, ExtensionRequest._meta.db_table, EXTENSION_COLUMNS, extensions)
+            copy_rows(cursor, OrderEvent._meta.db_table, EVENT_COLUMNS, events)
             for sql in connection.ops.sequence_reset_sql(no_style(), [WorkOrder]):
                 cursor.execute(sql)
         totals["orders"] += done
         totals["callbacks"] += len(callbacks)
         totals["return_requests"] += len(returns)
         totals["extension_requests"] += len(extensions)
+        totals["events"] += len(events)
         print(f"  {totals['orders']:>10} / {count} orders, batch in {time.perf_counter() - t0:.0f} s", flush=True)
         if not done:
             break
     copied = time.perf_counter()
     with connection.cursor() as cursor:
-        for model in (WorkOrder, Callback, ReturnRequest, ExtensionRequest):
+        for model in (WorkOrder, Callback, ReturnRequest, ExtensionRequest, OrderEvent):
             cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return {
         **totals,
@@ -1107,6 +1133,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_django(args.database)
     load_master_data()
     ref, generation = prepare_data(args.orders, args.fresh, args.seed, args.batch)
+    if args.generate_only:
+        return 0
 
     built = None
     if args.rebuild or generation is not None or not rollup_matches():

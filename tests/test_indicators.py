@@ -6,6 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from analytics import indicators, rollup
@@ -342,3 +343,22 @@ def test_unit_table_shows_both_counts_with_the_orders_behind(lifted, staff, clie
     assert lifted["h"].number in listed and lifted["k"].number not in listed
     escalated = client.get(f"/analytics/orders/?counter=escalated&start=2025-10-13&end=2025-10-19&unit={d2.pk}&sub=0")
     assert lifted["j"].number in escalated.content.decode() and lifted["g"].number not in escalated.content.decode()
+
+
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"], reason="parallel rebuild and index drops: PostgreSQL"
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_parallel_rebuild_gives_the_same_roll_up_and_keeps_the_indexes(orders):
+    """Two threads with their own connections take the id ranges in turn; the facts' indexes, dropped while the
+    facts are written, are all there again afterwards."""
+    from django.db import connection
+
+    assert rollup.rebuild(batch=2) == OrderFact.objects.count()
+    single = _cells()
+    assert rollup.rebuild(batch=1, jobs=2) == OrderFact.objects.count()
+    assert _cells() == single
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [OrderFact._meta.db_table])
+        present = {row[0] for row in cursor.fetchall()}
+    assert {index.name for index in OrderFact._meta.indexes} <= present

@@ -19,10 +19,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--batch", type=int, default=20_000, help="每批工单数（默认 20000）")
+        parser.add_argument("--jobs", type=int, default=1, help="并行线程数（仅 PostgreSQL，默认 1）")
 
-    def handle(self, *args, batch: int, **options):
-        if batch <= 0:
-            self.stderr.write("--batch 必须为正整数")
+    def handle(self, *args, batch: int, jobs: int, **options):
+        if batch <= 0 or jobs <= 0:
+            self.stderr.write("--batch 与 --jobs 必须为正整数")
             raise SystemExit(2)
         started, clock = timezone.now(), time.perf_counter()
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             if options["verbosity"] >= 2:
                 self.stdout.write(f"  工单 id ≤ {done}/{top}，统计事实 {facts} 条")
 
-        facts = rollup.rebuild(batch=batch, progress=progress)
+        facts = rollup.rebuild(batch=batch, progress=progress, jobs=jobs)
         cells = rollup.RollupCell.objects.count()
         RollupState.objects.update_or_create(name=rollup.STATE, defaults={"watermark": started})
         self.stdout.write(f"统计事实 {facts} 条，汇总 {cells} 条，用时 {time.perf_counter() - clock:.1f} 秒")
