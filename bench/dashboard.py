@@ -93,6 +93,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--touch", default="0,1000,10000", help="orders touched before each timed refresh")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the whole roll-up even when it is up to date")
     parser.add_argument("--generate-only", action="store_true", help="stop after generating the orders")
+    parser.add_argument("--jobs", type=int, default=2, help="threads of the roll-up rebuild (default 2)")
     parser.add_argument("--batch", type=int, default=1_000_000, help="orders per COPY transaction (default 1000000)")
     parser.add_argument("--explain-max", type=int, default=8, help="slow statements explained at most (default 8)")
     parser.add_argument("--seed", type=int, default=12345, help="random seed of the generated data and the order")
@@ -558,7 +559,7 @@ def rollup_matches() -> bool:
     return total == WorkOrder.objects.count()
 
 
-def build_rollup(ref: datetime) -> dict[str, Any]:
+def build_rollup(ref: datetime, jobs: int = 2) -> dict[str, Any]:
     """``rollup.rebuild`` over every order (facts by batches of order ids, then the cells), then the watermark at
     the reference time."""
     from django.db import connection
@@ -574,7 +575,7 @@ def build_rollup(ref: datetime) -> dict[str, Any]:
             last_print[0] = time.perf_counter()
             print(f"  orders ≤ {done}/{top}: {facts} facts, {time.perf_counter() - started:.0f} s", flush=True)
 
-    facts = rollup.rebuild(batch=20_000, progress=progress)
+    facts = rollup.rebuild(batch=20_000, progress=progress, jobs=jobs)
     rebuilt = time.perf_counter()
     RollupState.objects.update_or_create(name=rollup.STATE, defaults={"watermark": ref})
     with connection.cursor() as cursor:
@@ -583,6 +584,7 @@ def build_rollup(ref: datetime) -> dict[str, Any]:
     return {
         "rows": facts,
         "cells": RollupCell.objects.count(),
+        "jobs": jobs,
         "rebuild_s": round(rebuilt - started, 1),
         "vacuum_analyze_s": round(time.perf_counter() - rebuilt, 1),
     }
@@ -727,6 +729,8 @@ def nearest_rank(values: list[float], share: float) -> float:
 
 
 def measure_pages(urls: list[dict[str, str]], repeat: int, budget: float, seed: int) -> list[dict[str, Any]]:
+    """Each URL requested by Django's test client signed in as its ``user`` (a username; the demo leader when the
+    URL names none): a warm-up, then ``repeat`` timed requests in a random order."""
     from django.conf import settings
     from django.db import connection, reset_queries
     from django.test import Client
@@ -736,15 +740,18 @@ def measure_pages(urls: list[dict[str, str]], repeat: int, budget: float, seed: 
     from accounts.roles import Role
 
     hosts = [h for h in settings.ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")]
-    client = Client(HTTP_HOST=hosts[0] if hosts else "testserver")
     leader = User.objects.filter(role=Role.LEADER, is_active=True).order_by("pk").first()
     if leader is None:
         raise SystemExit("no active user with role leader")
-    client.force_login(leader)
+    clients: dict[str, Client] = {}
+    for name in {u.get("user") or leader.username for u in urls}:
+        clients[name] = Client(HTTP_HOST=hosts[0] if hosts else "testserver")
+        clients[name].force_login(User.objects.get(username=name))
     stats: dict[str, dict[str, Any]] = {u["url"]: {**u, "times": [], "sql": [], "slowest": None} for u in urls}
 
     def request(url: str) -> tuple[float, list[dict[str, Any]]] | None:
         entry = stats[url]
+        client = clients[entry.get("user") or leader.username]
         reset_queries()  # the query log keeps 9000 entries: a full one would misplace the captured slice
         with CaptureQueriesContext(connection) as ctx:
             started = time.perf_counter()
@@ -791,6 +798,7 @@ def measure_pages(urls: list[dict[str, str]], repeat: int, budget: float, seed: 
         entry = stats[u["url"]]
         times = entry["times"]
         row = {"view": u["view"], "label": u["label"], "url": u["url"], "n": len(times)}
+        row |= {key: u[key] for key in ("user", "target_s") if key in u}
         if times:
             row |= {
                 "p50_s": round(statistics.median(times), 3),
@@ -807,14 +815,14 @@ def measure_pages(urls: list[dict[str, str]], repeat: int, budget: float, seed: 
     return results
 
 
-def explain_slow(pages: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+def explain_slow(pages: list[dict[str, Any]], limit: int, target: float | None = None) -> list[dict[str, Any]]:
     """EXPLAIN (ANALYZE, BUFFERS) of the slowest statement of the pages over the target: distinct statements,
     taken in turn from each view (slowest first), so every view that misses the target gets its plans."""
     from django.db import connection, transaction
 
     by_view: dict[str, dict[str, dict[str, Any]]] = {}
     for page in sorted(pages, key=lambda p: -(p.get("p95_s") or 0)):
-        if (page.get("p95_s") or 0) < TARGET_SECONDS or not page.get("slowest_sql"):
+        if (page.get("p95_s") or 0) < (page.get("target_s") or target or TARGET_SECONDS) or not page.get("slowest_sql"):
             continue
         seen = by_view.setdefault(page["view"], {})
         sql = page["slowest_sql"]["sql"]
@@ -1028,11 +1036,13 @@ def run_markdown(key: str, run: dict[str, Any]) -> list[str]:
     if run.get("generation"):
         g = run["generation"]
         parts += [f"Generation of {g['orders']:,} orders ({g['callbacks']:,} callbacks, {g['return_requests']:,} "
-                  f"return and {g['extension_requests']:,} extension requests): COPY {g['copy_s']} s, "
+                  f"return and {g['extension_requests']:,} extension requests, {g.get('events', 0):,} events): "
+                  f"COPY {g['copy_s']} s, "
                   f"VACUUM ANALYZE {g['vacuum_analyze_s']} s.", ""]  # fmt: skip
     if run.get("rollup") and "months" not in run["rollup"]:
         r = run["rollup"]
-        parts += [f"Full roll-up rebuild (`rollup.rebuild`: facts by batches of 20,000 order ids, then the cells): "
+        parts += [f"Full roll-up rebuild (`rollup.rebuild`: facts by batches of 20,000 order ids in "
+                  f"{r.get('jobs', 1)} thread(s), then the cells): "
                   f"{r['rows']:,} facts and {r['cells']:,} cells in {r['rebuild_s']} s, "
                   f"then VACUUM ANALYZE {r['vacuum_analyze_s']} s.", ""]  # fmt: skip
     elif run.get("rollup"):
@@ -1139,7 +1149,7 @@ def main(argv: list[str] | None = None) -> int:
     built = None
     if args.rebuild or generation is not None or not rollup_matches():
         print("» rebuilding the roll-up (facts by batches of order ids, then the cells) …", flush=True)
-        built = build_rollup(ref)
+        built = build_rollup(ref, args.jobs)
         print(f"» roll-up: {built['rows']} rows in {built['rebuild_s']} s")
         if not rollup_matches():
             raise SystemExit("the roll-up does not count every order once as received")

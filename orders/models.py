@@ -187,6 +187,14 @@ class WorkOrder(models.Model):
             models.Index(fields=["warning_due"], name="orders_warning_due_idx"),
             models.Index(fields=["area", "received_at"]),
             models.Index(fields=["caller_phone", "received_at"]),
+            # 已办结 tab, newest reply first: read backwards until a page of the unit's orders is found
+            models.Index(fields=["replied_at"], name="orders_replied_at_idx"),
+            # 回访 queue: only the orders waiting for a callback are in it
+            models.Index(
+                fields=["callback_due_at"],
+                condition=models.Q(state="pending_callback"),
+                name="orders_callback_queue_idx",
+            ),
         ]
 
     def __str__(self) -> str:

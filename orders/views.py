@@ -5,7 +5,6 @@ A refused action re-renders the page with the reason and the status the API woul
 """
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse
@@ -20,11 +19,12 @@ from audit import log as audit_log
 from audit.models import AuditAction
 from calls import events as calls
 from categories.models import Category
-from orders import queries
+from orders import paging, queries
 from orders.assist import assist
 from orders.errors import InvalidInput, TransitionError
 from orders.forms import ACTION_FORMS, IntakeForm, OrderFilterForm, apply_errors
 from orders.models import Attachment, Closure, RequestStatus, WorkOrder
+from orders.paging import CappedPaginator, capped_count
 from orders.transitions import allowed_actions
 from orders.validators import normalize_phone, phone_error
 from portal import actions as portal_actions
@@ -40,7 +40,7 @@ CALLBACK_ROLES = (Role.CALLBACK,)
 
 
 def _page(request, orders: QuerySet) -> dict:
-    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return {"page": page, "orders": page.object_list, "query": query.urlencode()}
@@ -156,7 +156,10 @@ def inbox(request):
     tab = request.GET.get("tab", "to_sign")
     if tab not in queries.INBOX_TABS:
         raise Http404("没有这个标签页")
-    tabs = [(key, label, queries.inbox(request.user, key).count()) for key, label in queries.INBOX_TABS.items()]
+    tabs = [
+        (key, label, *capped_count(queries.inbox(request.user, key), paging.TAB_COUNT_CAP))
+        for key, label in queries.INBOX_TABS.items()
+    ]
     context = {"title": "承办工单", "tab": tab, "tabs": tabs, **_page(request, queries.inbox(request.user, tab))}
     return render(request, "orders/inbox.html", context)
 

@@ -199,6 +199,30 @@ def test_list_filters_paginates_and_scopes_to_the_unit(staff, new_order, city):
     assert as_user(staff["h1"]).get(f"/orders/{noise.number}/").status_code == 404
 
 
+def test_counts_stop_at_the_cap_in_lists_and_inbox_tabs(staff, new_order, city, monkeypatch):
+    """A list of millions is not counted whole: past the cap the page says "N+" and pages up to the cap."""
+    monkeypatch.setattr("orders.paging.COUNT_CAP", 25)
+    for i in range(27):
+        t.dispatch(new_order(title=f"路灯不亮 {i}"), staff["dispatcher"], lead_unit=city["d1"])
+    first = as_user(staff["supervisor"]).get("/orders/").content.decode()
+    assert "第 1 / 2 页，共 25+ 张" in first and "缩小筛选范围" in first
+    monkeypatch.setattr("orders.paging.COUNT_CAP", 30)
+    assert "第 1 / 2 页，共 27 张" in as_user(staff["supervisor"]).get("/orders/").content.decode()
+    monkeypatch.setattr("orders.paging.TAB_COUNT_CAP", 10)
+    inbox = as_user(staff["h1"]).get("/orders/inbox/").content.decode()
+    assert '待签收 <span class="count">10+</span>' in inbox and '办理中 <span class="count">0</span>' in inbox
+
+
+def test_an_order_number_is_looked_up_not_searched_in_the_texts(staff, new_order):
+    wanted = new_order(title="路灯不亮")
+    mentions = new_order(title="再次反映", content=f"此前已反映过，工单号{wanted.number}，至今未处理。")
+    client = as_user(staff["supervisor"])
+    found = client.get("/orders/", {"q": wanted.number}).content.decode()
+    assert wanted.number in found and mentions.number not in found
+    by_text = client.get("/orders/", {"q": wanted.number[2:]}).content.decode()  # not a whole number: searched
+    assert mentions.number in by_text
+
+
 def test_phone_is_masked_for_the_leader(staff, new_order):
     order = new_order()
     assert "138****8000" in as_user(staff["leader"]).get(f"/orders/{order.number}/").content.decode()

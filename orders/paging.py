@@ -1,0 +1,31 @@
+"""Paging through lists of millions of orders: counts stop at a cap, so a page never counts the whole table.
+
+A list of every order of a big city (or a year of one unit's finished orders) would otherwise run ``COUNT(*)`` over
+millions of rows on every page view. Past ``COUNT_CAP`` the list says "10000+" and pages up to the cap; narrowing
+the filters shows the exact number again.
+"""
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+
+COUNT_CAP = 10_000
+TAB_COUNT_CAP = 1_000  # the counts beside the inbox tabs: "1000+" says enough
+
+
+def capped_count(queryset: QuerySet, cap: int | None = None) -> tuple[int, bool]:
+    """(matches counted up to ``cap``, whether there are more): ``SELECT COUNT(*) FROM (… LIMIT cap + 1)``."""
+    cap = COUNT_CAP if cap is None else cap
+    counted = queryset.order_by()[: cap + 1].count()  # no ordering: the matches are counted, not sorted
+    return min(counted, cap), counted > cap
+
+
+class CappedPaginator(Paginator):
+    """A paginator whose ``count`` stops at ``COUNT_CAP``; ``capped`` tells the template to add "+"."""
+
+    capped = False
+
+    @cached_property
+    def count(self) -> int:
+        counted, self.capped = capped_count(self.object_list)
+        return counted
