@@ -6,8 +6,8 @@ What it measures, on one database of N orders
        - 派单员: the dispatch queue, and the order list filtered to 待派发;
        - 承办单位 (a handler of the unit with the most open orders): every inbox tab;
        - 回访员: the callback queue;
-       - 工单查询 (dispatcher): all orders, by state, by unit, by level-1 category, by a week, full-text search of a
-         word, search of an order number;
+       - 工单查询 (dispatcher): all orders, by state, by unit, by level-1 category, by a week; text search of a word
+         in no order and of one in every order (90 days by default, and over a year), search of an order number;
        - order detail pages of random orders;
        - dashboards (leader): overview and unit table over 30 and 365 days, from the roll-up.
        Targets: queue and inbox pages under 0.1 s, dashboards under 1 s (issue #10); the others are reported.
@@ -146,7 +146,10 @@ def page_urls(ref: datetime, who: dict[str, Any], seed: int) -> list[dict[str, A
     add("list", f"category {who['category'].name}", "/orders/", dispatcher, category=who["category"].pk)
     week = {"date_from": (end - timedelta(days=6)).isoformat(), "date_to": end.isoformat()}
     add("list", "received in the last week", "/orders/", dispatcher, **week)
-    add("search", "full text: 停电", "/orders/", dispatcher, q="停电")
+    add("search", "full text: 停电 (no match), 90 d", "/orders/", dispatcher, q="停电")
+    add("search", "full text: 协调 (every order), 90 d", "/orders/", dispatcher, q="协调")
+    year = {"date_from": (end - timedelta(days=364)).isoformat(), "date_to": end.isoformat()}
+    add("search", "full text: 停电 (no match), 365 d", "/orders/", dispatcher, q="停电", **year)
     add("search", "full text: 停电, last week", "/orders/", dispatcher, q="停电", **week)
     top = WorkOrder.objects.aggregate(m=Max("pk"))["m"]
     rng = random.Random(seed)  # noqa: S311 - benchmark sample

@@ -30,7 +30,7 @@ from orders.models import (
     Warning,
     WorkOrder,
 )
-from orders.queries import NEEDS_FULL_PHONE, OrderFilter, caller_phone_for, visible_orders
+from orders.queries import NEEDS_FULL_PHONE, SEARCH_DAYS, OrderFilter, caller_phone_for, visible_orders
 from orders.validators import MAX_ATTACHMENT_BYTES
 
 router = Router(tags=["工单"])
@@ -194,7 +194,9 @@ class OrderFilterIn(Schema):
     overdue: bool | None = None
     enterprise: bool | None = None
     warning: Warning | None = Field(None, description="预警颜色：0 绿、1 黄、2 橙、3 红（在办工单）")
-    q: str | None = Field(None, max_length=50, description="标题、内容关键词或工单编号")
+    q: str | None = Field(
+        None, max_length=50, description=f"工单编号（精确定位），或标题、内容关键词（无受理日期时近 {SEARCH_DAYS} 天）"
+    )
 
 
 class VersionIn(Schema):

@@ -32,6 +32,7 @@ from orders.models import (
     Warning,
     WorkOrder,
 )
+from orders.queries import SEARCH_DAYS
 from orders.validators import MAX_ATTACHMENT_BYTES, attachment_error
 from org.models import Unit, UnitKind
 
@@ -189,7 +190,12 @@ class IntakeForm(forms.Form):
 class OrderFilterForm(forms.Form):
     """The filters above every order list; ``filters()`` gives the arguments of ``queries.OrderFilter``."""
 
-    q = forms.CharField(label="关键词", max_length=50, required=False)
+    q = forms.CharField(
+        label="关键词",
+        max_length=50,
+        required=False,
+        help_text=f"工单编号直接定位；文字检索未选受理日期时查近 {SEARCH_DAYS} 天",
+    )
     state = forms.ChoiceField(label="状态", required=False)
     unit = forms.ChoiceField(label="承办单位", required=False)
     category = forms.TypedChoiceField(label="诉求分类", required=False, coerce=int, empty_value=None)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
+from categories.models import Category
 from orders.models import (
     OPEN_STATES,
     ExtensionRequest,
@@ -23,6 +24,9 @@ from orders.models import (
 # 即将超期: less than this share of the allowed time is left.
 DUE_SOON_SHARE = 0.25
 ORDER_NUMBER = re.compile(r"^[A-Za-z]?\d{8,19}$")
+# A text search without a date range looks at this many days: unindexed text over years of orders would scan
+# millions of rows; choosing 受理日期 searches further back.
+SEARCH_DAYS = 90
 
 
 def visible_orders(user: User) -> QuerySet[WorkOrder]:
@@ -55,9 +59,10 @@ class OrderFilter:
             orders = orders.filter(state=self.state)
         if self.unit:
             orders = orders.filter(lead_unit__path__startswith=_unit_path(self.unit))
-        if self.category:
+        if self.category:  # the category and those below it, resolved first: the orders are filtered by id
             c = self.category
-            orders = orders.filter(Q(category_id=c) | Q(category__parent_id=c) | Q(category__parent__parent_id=c))
+            below = Category.objects.filter(Q(pk=c) | Q(parent_id=c) | Q(parent__parent_id=c))
+            orders = orders.filter(category_id__in=list(below.values_list("pk", flat=True)))
         if self.channel:
             orders = orders.filter(channel=self.channel)
         if self.request_type:
@@ -81,6 +86,8 @@ class OrderFilter:
             if ORDER_NUMBER.match(self.q) and WorkOrder.objects.filter(number=self.q).exists():
                 return orders.filter(number=self.q)
             orders = orders.filter(Q(title__icontains=self.q) | Q(content__icontains=self.q))
+            if not self.date_from and not self.date_to:
+                orders = orders.filter(received_at__gte=now - timedelta(days=SEARCH_DAYS))
         return orders
 
 

@@ -223,6 +223,20 @@ def test_an_order_number_is_looked_up_not_searched_in_the_texts(staff, new_order
     assert mentions.number in by_text
 
 
+def test_text_search_without_dates_looks_at_the_recent_days(staff, order_data):
+    from orders.queries import SEARCH_DAYS
+
+    long_ago = timezone.now() - timedelta(days=SEARCH_DAYS + 10)
+    old = t.intake(staff["operator"], {**order_data, "title": "井盖缺失"}, at=long_ago)[0]
+    recent = t.intake(staff["operator"], {**order_data, "title": "井盖松动"})[0]
+    client = as_user(staff["supervisor"])
+    found = client.get("/orders/", {"q": "井盖"}).content.decode()
+    assert recent.number in found and old.number not in found and f"近 {SEARCH_DAYS} 天" in found
+    earlier = {"q": "井盖", "date_from": (long_ago - timedelta(days=1)).date().isoformat()}
+    found = client.get("/orders/", earlier).content.decode()
+    assert recent.number in found and old.number in found
+
+
 def test_phone_is_masked_for_the_leader(staff, new_order):
     order = new_order()
     assert "138****8000" in as_user(staff["leader"]).get(f"/orders/{order.number}/").content.decode()
