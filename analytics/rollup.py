@@ -323,8 +323,8 @@ def _key_sql(column: str) -> str:
 
 
 def build_cells() -> int:
-    """Every cell summed from the facts in the database, grain by grain, each grain and span one INSERT … SELECT;
-    returns the cells written."""
+    """Every cell summed in the database, grain by grain, each grain and span one INSERT … SELECT (days from the
+    facts, months from the days just written); returns the cells written."""
     RollupCell.objects.all().delete()
     q = connection.ops.quote_name
     columns = ["grain", "span", "day", "key", *DIMENSIONS, *COUNTERS]
@@ -336,7 +336,10 @@ def build_cells() -> int:
         for span in Span:
             bucket = F("day") if span == Span.DAY else TruncMonth("day")
             sums = {f"s_{n}": Sum(n) for n in COUNTERS}
-            grouped = OrderFact.objects.values(*dims, b=bucket).annotate(**sums).order_by()
+            # the day cells from the facts; the month cells from the grain's day cells, a fraction of the rows
+            days = RollupCell.objects.filter(grain=grain, span=Span.DAY)
+            rows = OrderFact.objects.all() if span == Span.DAY else days
+            grouped = rows.values(*dims, b=bucket).annotate(**sums).order_by()
             sql, sub_params = grouped.query.sql_with_params()
             params: list = [grain, span.value]
             selected = ["%s", "%s", q("b"), " || '|' || ".join(_key_sql(d) for d in dims) or "''"]
