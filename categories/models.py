@@ -78,6 +78,17 @@ class Category(models.Model):
     def is_leaf(self) -> bool:
         return self.level == MAX_LEVEL
 
+    def lineage_ids(self) -> list[int]:
+        """This category's id and its ancestors', nearest first: at most one query, the tree has three levels."""
+        ids = [self.pk]
+        if self.parent_id is not None:
+            ids.append(self.parent_id)
+            if self.level >= MAX_LEVEL:
+                grand = Category.objects.filter(pk=self.parent_id).values_list("parent_id", flat=True).first()
+                if grand is not None:
+                    ids.append(grand)
+        return ids
+
 
 class RequestType(models.Model):
     """咨询/求助/投诉/举报/建议/表扬/其他: editable, the code is what rules and reports refer to."""

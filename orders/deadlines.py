@@ -3,23 +3,14 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from categories.models import Category
 from orders.models import LimitUnit, TimeLimitRule, WorkOrder
 from system.config import get_setting
 from workcalendar.worktime import WorkCalendar, get_calendar
 
 
-def _ancestor_ids(category: Category) -> set[int]:
-    ids, node = set(), category
-    while node is not None:
-        ids.add(node.pk)
-        node = node.parent
-    return ids
-
-
 def rule_for(order: WorkOrder) -> TimeLimitRule:
     """The active rule with the highest precedence whose every condition matches the order."""
-    categories = _ancestor_ids(order.category)
+    categories = set(order.category.lineage_ids())
     for rule in TimeLimitRule.objects.filter(is_active=True).order_by("-precedence", "pk"):
         if rule.request_type_id and rule.request_type_id != order.request_type_id:
             continue
@@ -40,6 +31,15 @@ def add_limit(start: datetime, amount: Decimal, unit: str, calendar: WorkCalenda
     if unit == LimitUnit.WORKING_HOURS:
         return calendar.add_working_hours(start, float(amount))
     return calendar.add_working_hours(start, calendar.day_length * float(amount))
+
+
+def dispatch_dues(order: WorkOrder, start: datetime) -> tuple[datetime, datetime]:
+    """(sign deadline, finish deadline) of an order dispatched at ``start``: one rule and one calendar for both."""
+    rule, calendar = rule_for(order), get_calendar()
+    return (
+        add_limit(start, rule.sign_limit, rule.sign_unit, calendar),
+        add_limit(start, rule.finish_limit, rule.finish_unit, calendar),
+    )
 
 
 def sign_due(order: WorkOrder, start: datetime) -> datetime:

@@ -185,9 +185,10 @@ def allowed_actions(order: WorkOrder, actor: User) -> list[str]:
 
 def _next_number(at: datetime) -> str:
     day = timezone.localtime(at).date()
-    OrderCounter.objects.get_or_create(day=day)
-    OrderCounter.objects.filter(day=day).update(last=F("last") + 1)
-    last = OrderCounter.objects.get(day=day).last
+    if not OrderCounter.objects.filter(day=day).update(last=F("last") + 1):  # the day's first order
+        OrderCounter.objects.get_or_create(day=day)
+        OrderCounter.objects.filter(day=day).update(last=F("last") + 1)
+    last = OrderCounter.objects.filter(day=day).values_list("last", flat=True).get()
     return f"{day:%Y%m%d}{last:06d}"
 
 
@@ -300,8 +301,10 @@ def intake(
                 warning=Warning.GREEN,
                 **clean,
             )
-            order.tags.set(tags)
-            order.related.set(related)
+            if tags:  # a new order has none to replace
+                order.tags.set(tags)
+            if related:
+                order.related.set(related)
             OrderEvent.objects.create(
                 order=order,
                 action=Action.INTAKE,
@@ -324,14 +327,13 @@ def intake(
 
 
 def direct_dispatch_rule(category: Category) -> DirectDispatchRule | None:
-    """The active 直派 rule for the category or its nearest ancestor."""
-    node = category
-    while node is not None:
-        rule = DirectDispatchRule.objects.filter(category=node, is_active=True, unit__is_active=True).first()
-        if rule:
-            return rule
-        node = node.parent
-    return None
+    """The active 直派 rule for the category or its nearest ancestor (the first made, if several)."""
+    lineage = category.lineage_ids()
+    rules: dict[int, DirectDispatchRule] = {}
+    active = DirectDispatchRule.objects.filter(category_id__in=lineage, is_active=True, unit__is_active=True)
+    for rule in active.select_related("unit").order_by("pk"):
+        rules.setdefault(rule.category_id, rule)
+    return next((rules[pk] for pk in lineage if pk in rules), None)
 
 
 # ---------------------------------------------------------------- closing at the front desk
@@ -455,11 +457,12 @@ def dispatch(
             co.append(unit)
     CoAssignment.objects.filter(order=order).delete()
     CoAssignment.objects.bulk_create([CoAssignment(order=order, unit=u) for u in co])
+    sign_due_at, due_at = deadlines.dispatch_dues(order, at)
     fields = {
         "lead_unit": lead,
         "dispatched_at": at,
-        "sign_due_at": deadlines.sign_due(order, at),
-        "due_at": deadlines.finish_due(order, at),
+        "sign_due_at": sign_due_at,
+        "due_at": due_at,
         "signed_at": None,
         "limit_started_at": at,
         "warning": Warning.GREEN,
