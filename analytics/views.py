@@ -16,6 +16,7 @@ from analytics import indicators, reply_quality, reports, rollup
 from analytics.indicators import Filters
 from analytics.models import HotIssue, ReplyScore, Report, ReportKind, ReportSubscription, RollupState
 from categories.models import Category
+from orders.paging import CappedPaginator
 from orders.queries import visible_orders
 from org.models import Unit
 from supervision import queries as supervision_queries
@@ -257,7 +258,7 @@ def orders(request):
     else:  # a unit's handler: only its own orders
         found = visible_orders(request.user).filter(pk__in=found.values("pk"))
     found = found.order_by("-received_at")
-    page = Paginator(found, 20).get_page(request.GET.get("page"))
+    page = CappedPaginator(found, 20).get_page(request.GET.get("page"))  # a year of a city: not counted whole
     label = next((k[0] for k in KPIS if k[1] == counter), dict(COUNTER_LABELS).get(counter, counter))
     query = request.GET.copy()
     query.pop("page", None)

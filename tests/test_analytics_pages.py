@@ -38,6 +38,16 @@ def test_overview_numbers_link_to_the_orders_behind_them(client, staff, week):
     assert client.get("/analytics/orders/", {"counter": "nonsense"}).status_code == 404
 
 
+def test_drill_down_counts_up_to_the_cap(client, staff, week, monkeypatch):
+    """A year of a big city's orders is listed without counting millions: past the cap the list says "N+"."""
+    client.force_login(staff["leader"])
+    start = (timezone.localdate() - timedelta(days=29)).isoformat()
+    query = {"counter": "received", "start": start, "end": timezone.localdate()}
+    assert "共 3 张" in client.get("/analytics/orders/", query).content.decode()
+    monkeypatch.setattr("orders.paging.COUNT_CAP", 2)
+    assert "共 2+ 张" in client.get("/analytics/orders/", query).content.decode()
+
+
 def test_drill_down_shows_a_handler_only_its_own_units_orders(client, staff, week):
     client.force_login(staff["h2"])
     start = (timezone.localdate() - timedelta(days=29)).isoformat()
