@@ -21,11 +21,16 @@ def capped_count(queryset: QuerySet, cap: int | None = None) -> tuple[int, bool]
 
 
 class CappedPaginator(Paginator):
-    """A paginator whose ``count`` stops at ``COUNT_CAP``; ``capped`` tells the template to add "+"."""
+    """A paginator whose ``count`` stops at ``cap`` (``COUNT_CAP`` by default); ``capped`` tells the template to
+    add "+"."""
 
     capped = False
 
+    def __init__(self, *args, cap: int | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.cap = cap
+
     @cached_property
     def count(self) -> int:
-        counted, self.capped = capped_count(self.object_list)
+        counted, self.capped = capped_count(self.object_list, self.cap)
         return counted

@@ -211,6 +211,7 @@ def test_counts_stop_at_the_cap_in_lists_and_inbox_tabs(staff, new_order, city, 
     monkeypatch.setattr("orders.paging.TAB_COUNT_CAP", 10)
     inbox = as_user(staff["h1"]).get("/orders/inbox/").content.decode()
     assert '待签收 <span class="count">10+</span>' in inbox and '办理中 <span class="count">0</span>' in inbox
+    assert "共 10+ 张" in inbox  # the tab's pages stop at its count
 
 
 def test_an_order_number_is_looked_up_not_searched_in_the_texts(staff, new_order):
