@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "system.middleware.DatabaseUnavailableMiddleware",
+    # After authentication: GETs of dashboards and reports read from the replica when one is configured.
+    "system.replica.ReplicaMiddleware",
 ]
 
 ROOT_URLCONF = "hotline.urls"
@@ -117,6 +119,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+# A streaming read replica of the primary (e.g. postgres://postgres@10.0.0.2:5432/hotline?connect_timeout=2):
+# dashboards and reports read from it (system/replica.py); in tests it mirrors the default database.
+if replica_url := os.environ.get("DATABASE_REPLICA_URL"):
+    replica = dj_database_url.parse(replica_url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    if replica["ENGINE"] == DATABASES["default"]["ENGINE"]:
+        replica["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), **replica.get("OPTIONS", {})}
+    DATABASES["replica"] = {**replica, "TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["system.replica.ReplicaRouter"]
 
 AUTH_USER_MODEL = "accounts.User"
 # Argon2id for new and changed passwords; older hashes still verify and are rehashed with Argon2 at the next login.

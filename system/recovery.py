@@ -12,9 +12,15 @@ sending would never go. So:
    requeued the same way, up to ``MAX_ATTEMPTS`` runs in all.
 Tasks therefore run at least once; the periodic ones are idempotent by design (they work out what is due from
 the data), and an e-mail may, rarely, go twice rather than never.
+
+On Redis (``TASKS_BACKEND=rq``) the same holds by ``requeue_abandoned_rq_jobs``: rq's workers keep each running job
+in the queue's started registry with an expiry they push forward while it runs (every 30 s, 90 s ahead); a job
+still there past its expiry lost its worker and work horse. rq itself would only move it to the failed registry,
+at a worker's next clean-up (every 10 minutes); the scheduler puts it back in its queue instead.
 """
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -45,8 +51,10 @@ def uses_database_backend() -> bool:
 
 def requeue_orphaned_tasks(now: datetime | None = None) -> int:
     """Put back to READY the tasks of dead workers and those failed by a database outage; returns how many."""
+    if settings.TASKS["default"]["BACKEND"].startswith("django_tasks_rq."):
+        return requeue_abandoned_rq_jobs()
     if not uses_database_backend():
-        return 0  # Redis (rq) keeps its own registry of abandoned jobs
+        return 0
     from django_tasks_db.models import DBTaskResult
 
     now = now or timezone.now()
@@ -82,3 +90,37 @@ def requeue_own_tasks(worker_id: str) -> int:
         if worker_ids and worker_ids[-1] == worker_id
     ]
     return DBTaskResult.objects.filter(id__in=ids, status="RUNNING").update(status="READY", started_at=None)
+
+
+def requeue_abandoned_rq_jobs(queues=None, now: float | None = None) -> int:
+    """rq: put back in their queue the jobs whose worker stopped beating (killed, node lost); returns how many.
+
+    Each entry of the started registry is claimed by removing it (``ZREM``), so that of two schedulers one
+    requeues the job. An entry whose job already finished or failed is only a leftover and is dropped.
+    """
+    from rq.exceptions import NoSuchJobError
+    from rq.job import JobStatus
+
+    if queues is None:
+        import django_rq
+        from django_tasks_rq import Job
+
+        names = settings.TASKS["default"].get("QUEUES") or list(settings.RQ_QUEUES)
+        queues = [django_rq.get_queue(name, job_class=Job) for name in names]
+    requeued = 0
+    for queue in queues:
+        registry, redis = queue.started_job_registry, queue.connection
+        for entry in redis.zrangebyscore(registry.key, 0, now if now is not None else time.time()):
+            if not redis.zrem(registry.key, entry):
+                continue  # another scheduler took it
+            try:
+                job = queue.job_class.fetch(registry.parse_job_id(entry), connection=redis, serializer=queue.serializer)
+            except NoSuchJobError:
+                continue
+            if job.get_status() != JobStatus.STARTED:
+                continue
+            job.started_at = job.ended_at = None
+            queue.enqueue_job(job)
+            requeued += 1
+            logger.warning("requeued background task %s (%s) of a lost worker", job.id, job.func_name)
+    return requeued
