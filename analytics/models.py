@@ -95,6 +95,22 @@ class RollupCell(Dimensions):
         verbose_name = _("统计汇总")
         verbose_name_plural = _("统计汇总")
         constraints = [models.UniqueConstraint(fields=["grain", "span", "day", "key"], name="rollup_cell_unique")]
+        # A dashboard for one category or one unit (with its sub-units) over a period reads that grain's cells of
+        # that value only, not every cell of the period.
+        indexes = [
+            models.Index(fields=["grain", "category1", "span", "day"], name="rollup_cell_category1_idx"),
+            models.Index(fields=["grain", "category2", "span", "day"], name="rollup_cell_category2_idx"),
+            models.Index(
+                fields=["grain", "unit_path", "span", "day"],
+                name="rollup_cell_unit_path_idx",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops", "varchar_pattern_ops", "date_ops"],
+            ),
+            models.Index(
+                fields=["grain", "area_path", "span", "day"],
+                name="rollup_cell_area_path_idx",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops", "varchar_pattern_ops", "date_ops"],
+            ),
+        ]
 
 
 class RollupState(models.Model):

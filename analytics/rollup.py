@@ -365,7 +365,7 @@ def build_cells() -> int:
 
 def changed_orders(since: datetime) -> list[int]:
     """The orders changed since ``since``, and those put under a supervision order since then."""
-    ids = set(WorkOrder.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
+    ids = set(WorkOrder.objects.filter(updated_at__gte=since).order_by().values_list("pk", flat=True))
     supervised = SupervisionOrder.orders.through.objects.filter(supervisionorder__issued_at__gte=since)
     ids |= set(supervised.values_list("workorder_id", flat=True))
     return sorted(ids)

@@ -189,6 +189,8 @@ class WorkOrder(models.Model):
             models.Index(fields=["caller_phone", "received_at"]),
             # 已办结 tab, newest reply first: read backwards until a page of the unit's orders is found
             models.Index(fields=["replied_at"], name="orders_replied_at_idx"),
+            # the roll-up's every-minute refresh finds the orders changed since its last run
+            models.Index(fields=["updated_at"], name="orders_updated_at_idx"),
             # 回访 queue: only the orders waiting for a callback are in it
             models.Index(
                 fields=["callback_due_at"],
