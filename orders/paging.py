@@ -26,9 +26,12 @@ class CappedPaginator(Paginator):
 
     capped = False
 
-    def __init__(self, *args, cap: int | None = None, **kwargs) -> None:
+    def __init__(self, *args, cap: int | None = None, counted: tuple[int, bool] | None = None, **kwargs) -> None:
+        """``counted``: the (count, more) already known, e.g. beside a tab, so the list is not counted twice."""
         super().__init__(*args, **kwargs)
         self.cap = cap
+        if counted is not None:
+            self.__dict__["count"], self.capped = counted
 
     @cached_property
     def count(self) -> int:

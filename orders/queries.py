@@ -148,6 +148,28 @@ def inbox(user: User, tab: str, now: datetime | None = None) -> QuerySet[WorkOrd
     raise ValueError(tab)
 
 
+def inbox_counts(user: User, now: datetime | None = None) -> dict[str, tuple[int, bool]]:
+    """Each inbox tab's (count, more than counted): the open tabs exactly, from one pass over the unit's orders
+    at the unit (a workload, not a history); 已办结 up to the tab cap."""
+    from orders.paging import TAB_COUNT_CAP, capped_count
+
+    now = now or timezone.now()
+    units = user.visible_units.values("pk")
+    rows = WorkOrder.objects.filter(lead_unit__in=units, state__in=(State.PENDING_SIGN, State.IN_PROGRESS))
+    counts = dict.fromkeys(("to_sign", "in_progress", "due_soon", "overdue"), 0)
+    for state, due, dispatched, received in rows.order_by().values_list(
+        "state", "due_at", "dispatched_at", "received_at"
+    ):
+        counts["to_sign" if state == State.PENDING_SIGN else "in_progress"] += 1
+        if due is not None and due < now:
+            counts["overdue"] += 1
+        elif due is not None and _due_soon(due, dispatched or received, now):
+            counts["due_soon"] += 1
+    found = {tab: (n, False) for tab, n in counts.items()}
+    found["done"] = capped_count(inbox(user, "done", now), TAB_COUNT_CAP)
+    return found
+
+
 def _due_soon(due: datetime, start: datetime, now: datetime) -> bool:
     allowed = (due - start).total_seconds()
     return allowed > 0 and (due - now).total_seconds() < allowed * DUE_SOON_SHARE
@@ -212,28 +234,33 @@ def caller_phone_for(user: User, order: WorkOrder) -> str:
     return f"{phone[:3]}****{phone[-4:]}"
 
 
-def workload(user: User, now: datetime | None = None) -> list[tuple[str, int, str]]:
-    """(label, count, link) of the queues this user works from, for the home page."""
+def workload(user: User, now: datetime | None = None) -> list[tuple[str, str, str]]:
+    """(label, count, link) of the queues this user works from, for the home page; a count past the cap reads
+    "10000+" (超期 includes every order ever replied late: years of them in a big city)."""
+    from orders.paging import capped_count
+
+    def shown(counted: tuple[int, bool]) -> str:
+        return f"{counted[0]}+" if counted[1] else str(counted[0])
+
     now = now or timezone.now()
     if user.role == Role.HANDLER:
-        return [
-            (label, inbox(user, tab, now).count(), f"/orders/inbox/?tab={tab}") for tab, label in INBOX_TABS.items()
-        ]
+        counts = inbox_counts(user, now)
+        return [(label, shown(counts[tab]), f"/orders/inbox/?tab={tab}") for tab, label in INBOX_TABS.items()]
     visible = visible_orders(user)
     items = []
     if user.role in (Role.OPERATOR, Role.DISPATCHER, Role.ADMIN):
         today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-        items.append(
-            ("今日受理", visible.filter(received_at__gte=today).count(), "/orders/?date_from=" + f"{today:%Y-%m-%d}")
-        )
+        received = shown(capped_count(visible.filter(received_at__gte=today)))
+        items.append(("今日受理", received, "/orders/?date_from=" + f"{today:%Y-%m-%d}"))
     if user.role == Role.DISPATCHER:
-        items.append(("待派发", dispatcher_queue().count(), "/orders/dispatch/"))
-        items.append(("待审核申请", pending_decisions().count(), "/orders/dispatch/"))
+        items.append(("待派发", shown(capped_count(dispatcher_queue())), "/orders/dispatch/"))
+        items.append(("待审核申请", str(pending_decisions().count()), "/orders/dispatch/"))
     if user.role == Role.CALLBACK:
-        items.append(("待回访", callback_queue().count(), "/orders/callbacks/"))
+        items.append(("待回访", shown(capped_count(callback_queue())), "/orders/callbacks/"))
     if user.role in (Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.DISPATCHER):
-        items.append(("办理中", visible.filter(state=State.IN_PROGRESS).count(), "/orders/?state=in_progress"))
-        items.append(("超期", visible.filter(overdue_q(now)).count(), "/orders/?overdue=1"))
+        in_progress = shown(capped_count(visible.filter(state=State.IN_PROGRESS)))
+        items.append(("办理中", in_progress, "/orders/?state=in_progress"))
+        items.append(("超期", shown(capped_count(visible.filter(overdue_q(now)))), "/orders/?overdue=1"))
     return items
 
 

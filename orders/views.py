@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import role_required
@@ -19,12 +20,12 @@ from audit import log as audit_log
 from audit.models import AuditAction
 from calls import events as calls
 from categories.models import Category
-from orders import paging, queries
+from orders import queries
 from orders.assist import assist
 from orders.errors import InvalidInput, TransitionError
 from orders.forms import ACTION_FORMS, IntakeForm, OrderFilterForm, apply_errors
 from orders.models import Attachment, Closure, RequestStatus, WorkOrder
-from orders.paging import CappedPaginator, capped_count
+from orders.paging import CappedPaginator
 from orders.transitions import allowed_actions
 from orders.validators import normalize_phone, phone_error
 from portal import actions as portal_actions
@@ -39,8 +40,8 @@ INBOX_ROLES = (Role.HANDLER,)
 CALLBACK_ROLES = (Role.CALLBACK,)
 
 
-def _page(request, orders: QuerySet, cap: int | None = None) -> dict:
-    page = CappedPaginator(orders, PAGE_SIZE, cap=cap).get_page(request.GET.get("page"))
+def _page(request, orders: QuerySet, cap: int | None = None, counted: tuple[int, bool] | None = None) -> dict:
+    page = CappedPaginator(orders, PAGE_SIZE, cap=cap, counted=counted).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return {"page": page, "orders": page.object_list, "query": query.urlencode()}
@@ -156,13 +157,12 @@ def inbox(request):
     tab = request.GET.get("tab", "to_sign")
     if tab not in queries.INBOX_TABS:
         raise Http404("没有这个标签页")
-    tabs = [
-        (key, label, *capped_count(queries.inbox(request.user, key), paging.TAB_COUNT_CAP))
-        for key, label in queries.INBOX_TABS.items()
-    ]
+    now = timezone.now()
+    counts = queries.inbox_counts(request.user, now)
+    tabs = [(key, label, *counts[key]) for key, label in queries.INBOX_TABS.items()]
     # a worklist: its pages go as far as its tab count; older orders are found in 工单查询
-    orders = queries.inbox(request.user, tab)
-    context = {"title": "承办工单", "tab": tab, "tabs": tabs, **_page(request, orders, paging.TAB_COUNT_CAP)}
+    orders = queries.inbox(request.user, tab, now)
+    context = {"title": "承办工单", "tab": tab, "tabs": tabs, **_page(request, orders, counted=counts[tab])}
     return render(request, "orders/inbox.html", context)
 
 

@@ -165,6 +165,11 @@ def test_inbox_tabs(staff, new_order, city):
         for order in orders:
             assert order.number in html, (tab, order.title)
         assert other.number not in html
+    tabs = client.get("/orders/inbox/").content.decode()
+    for label, count in (("待签收", 2), ("办理中", 1), ("即将超期", 0), ("已超期", 1), ("已办结", 1)):
+        assert f'{label} <span class="count">{count}</span>' in tabs, label
+    home = client.get("/").content.decode()
+    assert '<div class="num">2</div><div class="label">待签收' in home
     assert client.get("/orders/inbox/", {"tab": "nope"}).status_code == 404
     assert as_user(staff["dispatcher"]).get("/orders/inbox/").status_code == 403
 
@@ -208,10 +213,26 @@ def test_counts_stop_at_the_cap_in_lists_and_inbox_tabs(staff, new_order, city, 
     assert "第 1 / 2 页，共 25+ 张" in first and "缩小筛选范围" in first
     monkeypatch.setattr("orders.paging.COUNT_CAP", 30)
     assert "第 1 / 2 页，共 27 张" in as_user(staff["supervisor"]).get("/orders/").content.decode()
-    monkeypatch.setattr("orders.paging.TAB_COUNT_CAP", 10)
-    inbox = as_user(staff["h1"]).get("/orders/inbox/").content.decode()
-    assert '待签收 <span class="count">10+</span>' in inbox and '办理中 <span class="count">0</span>' in inbox
-    assert "共 10+ 张" in inbox  # the tab's pages stop at its count
+    # the open tabs are a workload: counted exactly; 已办结 is a history: counted up to the tab cap
+    monkeypatch.setattr("orders.paging.TAB_COUNT_CAP", 2)
+    handler = as_user(staff["h1"])
+    for order in WorkOrder.objects.filter(state=State.PENDING_SIGN).order_by("pk")[:3]:
+        t.reply(t.sign(order, staff["h1"]), staff["h1"], result="resolved", content="已处理。", measures="已修复。")
+    inbox = handler.get("/orders/inbox/").content.decode()
+    assert '待签收 <span class="count">24</span>' in inbox and '办理中 <span class="count">0</span>' in inbox
+    assert "第 1 / 2 页，共 24 张" in inbox
+    assert '已办结 <span class="count">2+</span>' in inbox
+    assert "共 2+ 张" in handler.get("/orders/inbox/", {"tab": "done"}).content.decode()
+
+
+def test_home_page_counts_stop_at_the_cap(staff, new_order, city, monkeypatch):
+    for i in range(3):
+        t.sign(t.dispatch(new_order(title=f"办理中 {i}"), staff["dispatcher"], lead_unit=city["d1"]), staff["h1"])
+    home = as_user(staff["supervisor"]).get("/").content.decode()
+    assert '<div class="num">3</div><div class="label">办理中' in home
+    monkeypatch.setattr("orders.paging.COUNT_CAP", 2)
+    home = as_user(staff["supervisor"]).get("/").content.decode()
+    assert '<div class="num">2+</div><div class="label">办理中' in home
 
 
 def test_an_order_number_is_looked_up_not_searched_in_the_texts(staff, new_order):
