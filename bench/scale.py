@@ -318,6 +318,12 @@ def save(key: str, run: dict[str, Any]) -> None:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{NAME}.json"
     results = json.loads(path.read_text()) if path.exists() else {}
+    earlier = results.get(key, {})
+    # a run over existing data keeps the one-off figures (generation, rebuild, first colouring) measured earlier
+    for name in ("generation", "rollup"):
+        run[name] = run.get(name) or earlier.get(name)
+    if "first_s" not in (run.get("warnings") or {}) and "first_s" in (earlier.get("warnings") or {}):
+        run["warnings"] |= {k: earlier["warnings"][k] for k in ("first_s", "first_changed")}
     results[key] = run
     path.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str) + "\n")
     lines = ["# Scale: the daily work over 100 k, 1 M and 10 M orders", "",
