@@ -4,7 +4,7 @@ and that the product recovers by itself; the results go to bench/results/faults.
 
 The product runs as in production: gunicorn (2 workers × 4 threads), ``manage.py worker`` and ``manage.py
 scheduler``, on a PostgreSQL cluster of its own (``pg_createcluster`` on port 5439, dropped at the end), so that
-restarting it disturbs nothing else on the machine; uploads go to a 4 MiB tmpfs. Needs root (cluster, mount) and
+restarting it disturbs nothing else on the machine; uploads go to a 32 MiB tmpfs. Needs root (cluster, mount) and
 Debian's postgresql-common. E-mail goes to an SMTP sink in this script that takes 0.3 s per message.
 
 1. **Worker killed mid-task.** 40 e-mails are queued; while the worker is inside one of them (the sink holds the
@@ -445,7 +445,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"`.venv/bin/python bench/faults.py --seconds {two['seconds']:g}`",
         "",
         "gunicorn 2×4, `manage.py worker`, `manage.py scheduler` on a PostgreSQL cluster of their own (restarted "
-        "in drill 2), uploads on a 4 MiB tmpfs, e-mail to an SMTP sink taking 0.3 s per message.",
+        "in drill 2), uploads on a 32 MiB tmpfs, e-mail to an SMTP sink taking 0.3 s per message.",
         "",
         "| drill | result | what was checked |",
         "|---|---|---|",
@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="hotline-drill-"))
     media = work / "media"
     media.mkdir()
-    run("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(media))
+    run("mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(media))
     sink = Sink(delay=0.3)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     database_url = f"postgres://postgres@127.0.0.1:{PG_PORT}/{DATABASE}"

@@ -34,6 +34,7 @@ deleted on both sides at the start of the next run.
 Usage (from the repository root)
     .venv/bin/python bench/peer.py [--sizes 100000,1000000] [--clients 16] [--seconds 60] [--workers 3]
         [--threads 4] [--repeat 30] [--warmup 3] [--rounds 2]
+The recorded runs kept no connection between requests: ``DB_CONN_MAX_AGE=0`` in front repeats them.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ DATABASES = {{
         "USER": "postgres",
         "HOST": "127.0.0.1",
         "PORT": "5432",
-        "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        "CONN_MAX_AGE": int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     }}
 }}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
@@ -925,10 +926,13 @@ def our_version() -> dict[str, Any]:
     return {"commit": git("rev-parse", "--short", "HEAD").strip() or "unknown", "changed": sorted(changed)}
 
 
+# Both systems read DB_CONN_MAX_AGE (ours through hotline/settings.py, the peer through the settings written above).
+CONN_MAX_AGE = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
 NOTES = [
     "Both systems run alone, one after the other and again in the next round, behind gunicorn with the same workers "
-    "and threads, on the same PostgreSQL 15 (default settings; `CONN_MAX_AGE` 0 for both: a connection per "
-    "request), DEBUG off. The load generator shares the two cores with the servers and the database.",
+    f"and threads, on the same PostgreSQL 15 (default settings; `CONN_MAX_AGE` {CONN_MAX_AGE} for both: "
+    + ("a connection per request" if CONN_MAX_AGE == 0 else "connections kept between requests")
+    + "), DEBUG off. The load generator shares the two cores with the servers and the database.",
     "**The machine was shared**: another long benchmark of this project was running at the same time (see the load "
     "averages); absolute figures are lower than on an idle machine and noisier. The ratios suffer less because both "
     "systems ran under the same conditions and alternate in rounds, but a change in the other job's activity "

@@ -22,6 +22,20 @@ def login(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None
     page.wait_for_load_state("networkidle")
 
 
+def assert_menu_inside_the_top_bar(page, width: int, username: str) -> None:
+    """Every menu entry and the signed-in user's line sit inside the blue bar, none under the page's content."""
+    page.set_viewport_size({"width": width, "height": 800})
+    bar = page.locator("header.topbar").bounding_box()
+    for selector in ("nav.menu a", ".me .who", ".me button"):
+        items = page.locator(selector)
+        for i in range(items.count()):
+            box = items.nth(i).bounding_box()
+            inside = box["y"] >= bar["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"] + 0.5
+            assert inside and box["x"] + box["width"] <= width, (username, width, selector, i, box, bar)
+    content = page.locator("main.page").bounding_box()
+    assert content["y"] >= bar["y"] + bar["height"], (username, width, content, bar)
+
+
 def test_every_role_logs_in_sees_its_home_and_menu_pages(live_server, page, demo):
     for username, _name, role, _unit, _manager in DEMO_USERS:
         login(page, live_server.url, username)
@@ -29,6 +43,8 @@ def test_every_role_logs_in_sees_its_home_and_menu_pages(live_server, page, demo
         assert str(role.label) in page.locator(".me .who").inner_text()
         links = page.locator("nav.menu a")
         hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        for width in (1024, 1366):
+            assert_menu_inside_the_top_bar(page, width, username)
         assert "/org/" in hrefs
         assert ("/admin/" in hrefs) == (role == "admin")
         for href in hrefs:
