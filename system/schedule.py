@@ -37,6 +37,7 @@ JOBS: dict[str, Job] = {
     "reports": Job(timedelta(minutes=15), "analytics.tasks.generate_due_reports"),
     "sharing": Job(timedelta(seconds=15), "sharing.tasks.deliver_events"),
     "urgent": Job(timedelta(seconds=30), "urgent.tasks.push_urgent"),
+    "housekeeping": Job(timedelta(days=1), "system.tasks.housekeeping"),
 }
 
 
