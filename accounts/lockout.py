@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import LoginThrottle
+from system.clientip import client_ip as system_client_ip
 
 logger = logging.getLogger(__name__)
 Kind = LoginThrottle.Kind
@@ -38,8 +39,8 @@ def locked_message() -> str:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address as the web server saw it (a proxy in front must set REMOTE_ADDR, not a header)."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The client's address (behind a trusted proxy, from X-Forwarded-For: system/clientip.py)."""
+    return system_client_ip(request) or "unknown"
 
 
 def claim(username: str, ip: str, now: datetime | None = None) -> bool:

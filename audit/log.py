@@ -6,12 +6,13 @@ import re
 from django.utils import timezone
 
 from audit.models import AuditAction, AuditEntry
+from system.clientip import client_ip as system_client_ip
 
 ORDER_NUMBER = re.compile(r"/(\d{14})(?:/|$)")
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return system_client_ip(request) or None
 
 
 def record(request, action: str, *, user=None, status: int | None = None, order_number: str = "", reason: str = ""):

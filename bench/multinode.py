@@ -776,6 +776,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {
         **os.environ, "DATABASE_URL": database_url, "DATABASE_REPLICA_URL": replica_url, "TASKS_BACKEND": "rq",
         "REDIS_URL": REDIS_URL, "HOTLINE_VAR_DIR": str(work), "SECRET_KEY": uuid.uuid4().hex * 2,
+        "TRUSTED_PROXIES": "127.0.0.1",  # nginx: the clients' addresses come from its X-Forwarded-For
     }  # fmt: skip
     env.pop("EMAIL_HOST", None)  # e-mail goes to files under HOTLINE_VAR_DIR/mail
     os.environ.update({k: env[k] for k in ("TASKS_BACKEND", "REDIS_URL", "HOTLINE_VAR_DIR", "SECRET_KEY")})

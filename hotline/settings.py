@@ -5,11 +5,13 @@ Domain defaults that an administrator may change at run time (working hours, tim
 warning thresholds...) live in ``system/defaults.py`` and the ``system.Setting`` table.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HOTLINE_VAR_DIR", BASE_DIR / "var"))
@@ -155,6 +157,14 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Sign-in lockout (accounts/lockout.py): failures per username and per client address within the lockout
 # period lock that username or address for the period. The hotline centre's staff share one address.
+# Reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma-separated, e.g.
+# "127.0.0.1,10.0.0.0/8"): without them every request behind a proxy counts as the proxy's (system/clientip.py).
+TRUSTED_PROXIES = [entry.strip() for entry in os.environ.get("TRUSTED_PROXIES", "").split(",") if entry.strip()]
+for _entry in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_entry!r} is no IP address or network") from _error
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_IP_FAILURE_LIMIT = 30
 LOGIN_LOCKOUT_MINUTES = 15
