@@ -4,8 +4,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import F, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Substr
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 
 from accounts.models import User
@@ -20,6 +21,7 @@ from orders.models import (
     State,
     WorkOrder,
 )
+from system.dbfunctions import Epoch
 
 # 即将超期: less than this share of the allowed time is left.
 DUE_SOON_SHARE = 0.25
@@ -134,11 +136,7 @@ def inbox(user: User, tab: str, now: datetime | None = None) -> QuerySet[WorkOrd
     if tab == "in_progress":
         return orders.filter(state=State.IN_PROGRESS).order_by("due_at")
     if tab == "due_soon":
-        candidates = orders.filter(state__in=at_unit, due_at__gte=now).values_list(
-            "pk", "due_at", "dispatched_at", "received_at"
-        )
-        soon = [pk for pk, due, dispatched, received in candidates if _due_soon(due, dispatched or received, now)]
-        return orders.filter(pk__in=soon).order_by("due_at")
+        return orders.filter(due_soon_q(now)).order_by("due_at")
     if tab == "overdue":
         return orders.filter(state__in=at_unit, due_at__lt=now).order_by("due_at")
     if tab == "done":
@@ -149,30 +147,33 @@ def inbox(user: User, tab: str, now: datetime | None = None) -> QuerySet[WorkOrd
 
 
 def inbox_counts(user: User, now: datetime | None = None) -> dict[str, tuple[int, bool]]:
-    """Each inbox tab's (count, more than counted): the open tabs exactly, from one pass over the unit's orders
+    """Each inbox tab's (count, more than counted): the open tabs exactly, in one aggregate over the unit's orders
     at the unit (a workload, not a history); 已办结 up to the tab cap."""
     from orders.paging import TAB_COUNT_CAP, capped_count
 
     now = now or timezone.now()
     units = user.visible_units.values("pk")
     rows = WorkOrder.objects.filter(lead_unit__in=units, state__in=(State.PENDING_SIGN, State.IN_PROGRESS))
-    counts = dict.fromkeys(("to_sign", "in_progress", "due_soon", "overdue"), 0)
-    for state, due, dispatched, received in rows.order_by().values_list(
-        "state", "due_at", "dispatched_at", "received_at"
-    ):
-        counts["to_sign" if state == State.PENDING_SIGN else "in_progress"] += 1
-        if due is not None and due < now:
-            counts["overdue"] += 1
-        elif due is not None and _due_soon(due, dispatched or received, now):
-            counts["due_soon"] += 1
+    counts = rows.order_by().aggregate(
+        to_sign=Count("pk", filter=Q(state=State.PENDING_SIGN)),
+        in_progress=Count("pk", filter=Q(state=State.IN_PROGRESS)),
+        due_soon=Count("pk", filter=due_soon_q(now)),
+        overdue=Count("pk", filter=Q(due_at__lt=now)),
+    )
     found = {tab: (n, False) for tab, n in counts.items()}
     found["done"] = capped_count(inbox(user, "done", now), TAB_COUNT_CAP)
     return found
 
 
-def _due_soon(due: datetime, start: datetime, now: datetime) -> bool:
-    allowed = (due - start).total_seconds()
-    return allowed > 0 and (due - now).total_seconds() < allowed * DUE_SOON_SHARE
+def due_soon_q(now: datetime) -> Q:
+    """即将超期: at the unit, not yet overdue, less than DUE_SOON_SHARE of the time from dispatch (or receipt) to
+    the deadline left. ``due - now < share × (due - start)`` is written ``(1 − share)·due + share·start < now``
+    in seconds, so that the database compares numbers on SQLite and PostgreSQL alike."""
+    start = Coalesce("dispatched_at", "received_at")
+    edge = (1 - DUE_SOON_SHARE) * Epoch("due_at") + DUE_SOON_SHARE * Epoch(start)
+    return Q(state__in=(State.PENDING_SIGN, State.IN_PROGRESS), due_at__gte=now, due_at__gt=start) & Q(
+        LessThan(edge, Value(now.timestamp()))
+    )
 
 
 def dispatcher_queue() -> QuerySet[WorkOrder]:

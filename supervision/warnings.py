@@ -30,20 +30,9 @@ from django.utils import timezone
 
 from orders.models import State, Warning, WorkOrder
 from supervision.models import WarningRule
+from system.dbfunctions import Epoch
 
 AT_UNIT = (State.PENDING_SIGN, State.IN_PROGRESS)
-
-
-class Epoch(Func):
-    """Seconds since 1970 of a datetime column, on SQLite and PostgreSQL."""
-
-    output_field = FloatField()
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)")
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)")
 
 
 def default_rule() -> WarningRule:

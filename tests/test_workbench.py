@@ -137,6 +137,54 @@ def test_only_front_desk_roles_open_intake(staff):
 # ---------------------------------------------------------------- queues and lists
 
 
+def test_due_soon_is_the_last_quarter_of_the_allowed_time_in_the_list_and_in_the_count(staff, new_order, city):
+    """即将超期 is worked out by the database (orders.queries.due_soon_q); a seeded grid of deadlines, starts and
+    states around the edges must give what the rule says order by order."""
+    import random
+
+    from orders import queries
+
+    rng, now = random.Random(7), timezone.now().replace(microsecond=0)
+    hour = timedelta(hours=1)
+    made = []
+    for i in range(40):
+        order = t.dispatch(new_order(title=f"期限{i}"), staff["dispatcher"], lead_unit=city["d1"])
+        allowed = rng.choice([0, 1, 8, 40, 100, 300]) * hour
+        left = allowed * rng.choice([-0.1, 0.05, 0.2, 0.24, 0.26, 0.3, 0.6, 0.9])
+        due = now + left + rng.choice([-1, 0, 1]) * timedelta(seconds=30)
+        start = due - allowed
+        state = rng.choice([State.PENDING_SIGN, State.IN_PROGRESS, State.IN_PROGRESS, State.PENDING_CALLBACK])
+        dispatched = None if i % 5 == 0 else start  # without a dispatch time the limit counts from receipt
+        WorkOrder.objects.filter(pk=order.pk).update(
+            due_at=due, dispatched_at=dispatched, received_at=start, state=state
+        )
+        made.append((order.pk, due, start, state))
+    # exact edges: a quarter left to the second is not yet due soon, a second less is
+    edge = t.dispatch(new_order(title="正好四分之一"), staff["dispatcher"], lead_unit=city["d1"])
+    WorkOrder.objects.filter(pk=edge.pk).update(dispatched_at=now - 30 * hour, due_at=now + 10 * hour)
+    made.append((edge.pk, now + 10 * hour, now - 30 * hour, State.PENDING_SIGN))
+    inside = t.dispatch(new_order(title="差一秒"), staff["dispatcher"], lead_unit=city["d1"])
+    WorkOrder.objects.filter(pk=inside.pk).update(
+        dispatched_at=now - 30 * hour, due_at=now + 10 * hour - timedelta(seconds=1)
+    )
+    made.append((inside.pk, now + 10 * hour - timedelta(seconds=1), now - 30 * hour, State.PENDING_SIGN))
+
+    def rule(due, start, state) -> bool:
+        allowed, left = (due - start).total_seconds(), (due - now).total_seconds()
+        at_unit = state in (State.PENDING_SIGN, State.IN_PROGRESS)
+        return at_unit and due >= now and allowed > 0 and left < allowed * queries.DUE_SOON_SHARE
+
+    expected = {pk for pk, due, start, state in made if rule(due, start, state)}
+    assert edge.pk not in expected and inside.pk in expected and 3 < len(expected) < len(made) - 3
+    listed = set(queries.inbox(staff["h1"], "due_soon", now).values_list("pk", flat=True))
+    assert listed == expected
+    counts = queries.inbox_counts(staff["h1"], now)
+    assert counts["due_soon"] == (len(expected), False)
+    at_unit = [(pk, due, state) for pk, due, _start, state in made if state in (State.PENDING_SIGN, State.IN_PROGRESS)]
+    assert counts["overdue"] == (sum(1 for _pk, due, _state in at_unit if due < now), False)
+    assert counts["to_sign"][0] == sum(1 for *_x, state in at_unit if state == State.PENDING_SIGN)
+
+
 def test_dispatcher_queue_lists_new_orders_and_pending_requests(staff, new_order, city):
     waiting = new_order(title="等待派单的工单")
     asked = t.sign(
