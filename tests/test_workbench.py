@@ -159,10 +159,11 @@ def test_due_soon_is_the_last_quarter_of_the_allowed_time_in_the_list_and_in_the
             due_at=due, dispatched_at=dispatched, received_at=start, state=state
         )
         made.append((order.pk, due, start, state))
-    # exact edges: a quarter left to the second is not yet due soon, a second less is
-    edge = t.dispatch(new_order(title="正好四分之一"), staff["dispatcher"], lead_unit=city["d1"])
-    WorkOrder.objects.filter(pk=edge.pk).update(dispatched_at=now - 30 * hour, due_at=now + 10 * hour)
-    made.append((edge.pk, now + 10 * hour, now - 30 * hour, State.PENDING_SIGN))
+    # the edges, to the second: a second more than a quarter left is not yet due soon, a second less is
+    second = timedelta(seconds=1)
+    edge = t.dispatch(new_order(title="多一秒"), staff["dispatcher"], lead_unit=city["d1"])
+    WorkOrder.objects.filter(pk=edge.pk).update(dispatched_at=now - 30 * hour + second, due_at=now + 10 * hour + second)
+    made.append((edge.pk, now + 10 * hour + second, now - 30 * hour + second, State.PENDING_SIGN))
     inside = t.dispatch(new_order(title="差一秒"), staff["dispatcher"], lead_unit=city["d1"])
     WorkOrder.objects.filter(pk=inside.pk).update(
         dispatched_at=now - 30 * hour, due_at=now + 10 * hour - timedelta(seconds=1)
