@@ -33,6 +33,12 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.full_name or self.username
 
+    @property
+    def signed_in_as(self) -> str:
+        """Who is signed in, as the top bar shows it: name · role（负责人） · unit."""
+        manager = "（负责人）" if self.is_unit_manager else ""
+        return f"{self} · {self.get_role_display()}{manager} · {self.unit.name}"
+
     def clean(self) -> None:
         super().clean()
         if self.is_unit_manager and self.role != Role.HANDLER:

@@ -6,13 +6,9 @@ import re
 from django.utils import timezone
 
 from audit.models import AuditAction, AuditEntry
-from system.clientip import client_ip as system_client_ip
+from system.clientip import client_ip
 
 ORDER_NUMBER = re.compile(r"/(\d{14})(?:/|$)")
-
-
-def client_ip(request) -> str | None:
-    return system_client_ip(request) or None
 
 
 def record(request, action: str, *, user=None, status: int | None = None, order_number: str = "", reason: str = ""):
@@ -27,7 +23,7 @@ def record(request, action: str, *, user=None, status: int | None = None, order_
         username=getattr(user, "username", "") or "",
         role=getattr(user, "role", "") or "",
         unit=str(getattr(user, "unit", "") or "")[:100],
-        ip=client_ip(request),
+        ip=client_ip(request) or None,
         action=action,
         method=request.method[:8],
         path=path,

@@ -155,8 +155,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "accounts.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
 ]
-# Sign-in lockout (accounts/lockout.py): failures per username and per client address within the lockout
-# period lock that username or address for the period. The hotline centre's staff share one address.
 # Reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma-separated, e.g.
 # "127.0.0.1,10.0.0.0/8"): without them every request behind a proxy counts as the proxy's (system/clientip.py).
 TRUSTED_PROXIES = [entry.strip() for entry in os.environ.get("TRUSTED_PROXIES", "").split(",") if entry.strip()]
@@ -165,6 +163,8 @@ for _entry in TRUSTED_PROXIES:
         ipaddress.ip_network(_entry, strict=False)
     except ValueError as _error:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_entry!r} is no IP address or network") from _error
+# Sign-in lockout (accounts/lockout.py): failures per username and per client address within the lockout
+# period lock that username or address for the period. The hotline centre's staff share one address.
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_IP_FAILURE_LIMIT = 30
 LOGIN_LOCKOUT_MINUTES = 15

@@ -23,6 +23,8 @@ from orders.models import (
 )
 from system.dbfunctions import Epoch
 
+# Orders at the unit: the inbox's open tabs, and what can be overdue there.
+AT_UNIT = (State.PENDING_SIGN, State.IN_PROGRESS)
 # 即将超期: less than this share of the allowed time is left.
 DUE_SOON_SHARE = 0.25
 ORDER_NUMBER = re.compile(r"^[A-Za-z]?\d{8,19}$")
@@ -102,7 +104,7 @@ def _unit_path(code: str) -> str:
 
 def overdue_q(now: datetime) -> Q:
     """Open at the unit and past its finish deadline, or replied after it."""
-    return Q(state__in=(State.PENDING_SIGN, State.IN_PROGRESS), due_at__lt=now) | Q(
+    return Q(state__in=AT_UNIT, due_at__lt=now) | Q(
         replied_at__isnull=False, due_at__isnull=False, replied_at__gt=F("due_at")
     )
 
@@ -113,7 +115,7 @@ def is_overdue(order: WorkOrder, now: datetime | None = None) -> bool:
         return False
     if order.replied_at is not None:
         return order.replied_at > order.due_at
-    return order.state in (State.PENDING_SIGN, State.IN_PROGRESS) and order.due_at < (now or timezone.now())
+    return order.state in AT_UNIT and order.due_at < (now or timezone.now())
 
 
 INBOX_TABS = {
@@ -125,25 +127,30 @@ INBOX_TABS = {
 }
 
 
+# Each tab's order; the open tabs (all but 已办结) hold orders at the unit, so they are counted in one aggregate.
+INBOX_ORDER = {"to_sign": "sign_due_at", "in_progress": "due_at", "due_soon": "due_at", "overdue": "due_at",
+               "done": "-replied_at"}  # fmt: skip
+
+
+def inbox_filters(now: datetime) -> dict[str, Q]:
+    """Which of a unit's orders each inbox tab holds, the one definition for the lists and their counts."""
+    return {
+        "to_sign": Q(state=State.PENDING_SIGN),
+        "in_progress": Q(state=State.IN_PROGRESS),
+        "due_soon": due_soon_q(now),
+        "overdue": Q(state__in=AT_UNIT, due_at__lt=now),
+        "done": Q(state__in=(State.PENDING_CALLBACK, State.ARCHIVED), replied_at__isnull=False),
+    }
+
+
 def inbox(user: User, tab: str, now: datetime | None = None) -> QuerySet[WorkOrder]:
     """承办单位 inbox: orders led by the user's units, one tab at a time."""
+    if tab not in INBOX_ORDER:
+        raise ValueError(tab)
     now = now or timezone.now()
     units = user.visible_units.values("pk")
     orders = WorkOrder.objects.select_related("category", "request_type", "lead_unit").filter(lead_unit__in=units)
-    at_unit = (State.PENDING_SIGN, State.IN_PROGRESS)
-    if tab == "to_sign":
-        return orders.filter(state=State.PENDING_SIGN).order_by("sign_due_at")
-    if tab == "in_progress":
-        return orders.filter(state=State.IN_PROGRESS).order_by("due_at")
-    if tab == "due_soon":
-        return orders.filter(due_soon_q(now)).order_by("due_at")
-    if tab == "overdue":
-        return orders.filter(state__in=at_unit, due_at__lt=now).order_by("due_at")
-    if tab == "done":
-        return orders.filter(state__in=(State.PENDING_CALLBACK, State.ARCHIVED), replied_at__isnull=False).order_by(
-            "-replied_at"
-        )
-    raise ValueError(tab)
+    return orders.filter(inbox_filters(now)[tab]).order_by(INBOX_ORDER[tab])
 
 
 def inbox_counts(user: User, now: datetime | None = None) -> dict[str, tuple[int, bool]]:
@@ -153,13 +160,9 @@ def inbox_counts(user: User, now: datetime | None = None) -> dict[str, tuple[int
 
     now = now or timezone.now()
     units = user.visible_units.values("pk")
-    rows = WorkOrder.objects.filter(lead_unit__in=units, state__in=(State.PENDING_SIGN, State.IN_PROGRESS))
-    counts = rows.order_by().aggregate(
-        to_sign=Count("pk", filter=Q(state=State.PENDING_SIGN)),
-        in_progress=Count("pk", filter=Q(state=State.IN_PROGRESS)),
-        due_soon=Count("pk", filter=due_soon_q(now)),
-        overdue=Count("pk", filter=Q(due_at__lt=now)),
-    )
+    filters = inbox_filters(now)
+    at_unit = WorkOrder.objects.filter(lead_unit__in=units, state__in=AT_UNIT).order_by()
+    counts = at_unit.aggregate(**{tab: Count("pk", filter=q) for tab, q in filters.items() if tab != "done"})
     found = {tab: (n, False) for tab, n in counts.items()}
     found["done"] = capped_count(inbox(user, "done", now), TAB_COUNT_CAP)
     return found
@@ -171,9 +174,7 @@ def due_soon_q(now: datetime) -> Q:
     in seconds, so that the database compares numbers on SQLite and PostgreSQL alike."""
     start = Coalesce("dispatched_at", "received_at")
     edge = (1 - DUE_SOON_SHARE) * Epoch("due_at") + DUE_SOON_SHARE * Epoch(start)
-    return Q(state__in=(State.PENDING_SIGN, State.IN_PROGRESS), due_at__gte=now, due_at__gt=start) & Q(
-        LessThan(edge, Value(now.timestamp()))
-    )
+    return Q(state__in=AT_UNIT, due_at__gte=now, due_at__gt=start) & Q(LessThan(edge, Value(now.timestamp())))
 
 
 def dispatcher_queue() -> QuerySet[WorkOrder]:

@@ -6,7 +6,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.lockout import client_ip
 from accounts.permissions import role_required
 from orders.errors import TransitionError
 from orders.forms import apply_errors
@@ -15,6 +14,7 @@ from portal import actions
 from portal.forms import DeclineForm, EnterpriseForm, RatingForm, SubmissionForm, TrackForm
 from portal.limits import allow
 from portal.models import Photo, Status, Submission
+from system.clientip import client_ip
 from system.storage import StorageFull
 
 SESSION_KEY = "portal_codes"  # tracking codes this browser has proven it may read
@@ -36,8 +36,8 @@ def _submit(request, form_class: type[SubmissionForm], title: str):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            ip = client_ip(request)
-            if not allow("submit:ip", ip):
+            ip = client_ip(request)  # '' when unknown: counted under one key, stored as no address
+            if not allow("submit:ip", ip or "unknown"):
                 form.add_error(None, "提交过于频繁，请稍后再试或拨打 12345")
                 status = 429
             elif not allow("submit:phone", form.cleaned_data["phone"]):
@@ -45,7 +45,7 @@ def _submit(request, form_class: type[SubmissionForm], title: str):
                 status = 429
             else:
                 try:
-                    submission = actions.submit(form.submission_fields(), form.cleaned_data["photos"], ip)
+                    submission = actions.submit(form.submission_fields(), form.cleaned_data["photos"], ip or None)
                 except StorageFull as exc:
                     apply_errors(form, exc)
                     status = exc.status
@@ -77,7 +77,7 @@ def track(request):
             if found and found.phone.endswith(tail):
                 _remember(request, code)
                 return redirect("portal:status", code)
-            status = 404 if allow("track:ip", client_ip(request)) else 429
+            status = 404 if allow("track:ip", client_ip(request) or "unknown") else 429
             form.add_error(None, "查询码或手机号后四位不对" if status == 404 else "查询次数过多，请一小时后再试")
     return render(request, "portal/track.html", {"title": "查询进度", "form": form}, status=status)
 

@@ -39,10 +39,11 @@ def prune(now: datetime | None = None) -> dict[str, int]:
 def _prune_task_results(now: datetime) -> int:
     if "django_tasks_db" not in settings.INSTALLED_APPS:
         return 0
+    from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    old = Q(status="SUCCESSFUL", finished_at__lt=now - TASK_RESULTS_KEPT) | Q(
-        status="FAILED", finished_at__lt=now - FAILED_TASK_RESULTS_KEPT
+    old = Q(status=TaskResultStatus.SUCCESSFUL, finished_at__lt=now - TASK_RESULTS_KEPT) | Q(
+        status=TaskResultStatus.FAILED, finished_at__lt=now - FAILED_TASK_RESULTS_KEPT
     )
     return DBTaskResult.objects.filter(old).delete()[0]
 

@@ -141,6 +141,13 @@ def test_submissions_are_limited_per_phone_and_per_ip(client, db):
     assert Submission.objects.count() == 9
 
 
+def test_a_request_without_a_usable_address_is_taken_and_stored_without_one(client, db):
+    response = client.post(reverse("portal:submit"), citizen(), REMOTE_ADDR="not-an-address")
+    assert response.status_code == 302
+    assert Submission.objects.get().ip is None
+    assert Throttle.objects.filter(key="submit:ip:unknown", count=1).exists()
+
+
 def test_a_limit_opens_again_when_its_window_is_over(db):
     from datetime import timedelta
 
