@@ -6,6 +6,7 @@ State is changed only by ``orders/transitions.py``; nothing else writes ``WorkOr
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from categories.models import Category, RequestType
@@ -429,11 +430,26 @@ class Attachment(models.Model):
         verbose_name_plural = _("附件")
 
 
-class OrderCounter(models.Model):
-    """Per-day sequence behind the human-readable order number (20261122000123)."""
+class DailyCounter(models.Model):
+    """A per-day sequence behind a human-readable number; `next_in_day` takes the next one."""
 
     day = models.DateField(primary_key=True)
     last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def next_in_day(cls, day) -> int:
+        """The day's next number (1, 2, …). The row stays locked until the caller's transaction commits."""
+        if not cls.objects.filter(day=day).update(last=F("last") + 1):  # the day's first number
+            cls.objects.get_or_create(day=day)
+            cls.objects.filter(day=day).update(last=F("last") + 1)
+        return cls.objects.filter(day=day).values_list("last", flat=True).get()
+
+
+class OrderCounter(DailyCounter):
+    """The sequence of work-order numbers (20261122000123), for work orders only."""
 
 
 class LimitUnit(models.TextChoices):

@@ -185,11 +185,7 @@ def allowed_actions(order: WorkOrder, actor: User) -> list[str]:
 
 def _next_number(at: datetime) -> str:
     day = timezone.localtime(at).date()
-    if not OrderCounter.objects.filter(day=day).update(last=F("last") + 1):  # the day's first order
-        OrderCounter.objects.get_or_create(day=day)
-        OrderCounter.objects.filter(day=day).update(last=F("last") + 1)
-    last = OrderCounter.objects.filter(day=day).values_list("last", flat=True).get()
-    return f"{day:%Y%m%d}{last:06d}"
+    return f"{day:%Y%m%d}{OrderCounter.next_in_day(day):06d}"
 
 
 def clean_intake(data: dict) -> dict:

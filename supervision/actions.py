@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,20 +17,18 @@ from accounts.roles import Role
 from notifications.send import notify, notify_unit
 from orders import transitions
 from orders.errors import Conflict, Forbidden, InvalidInput
-from orders.models import Action, OrderCounter, WorkOrder
+from orders.models import Action, WorkOrder
 from org.models import Unit, UnitKind
-from supervision.models import SupervisionOrder, SupervisionStatus
+from supervision.models import SupervisionCounter, SupervisionOrder, SupervisionStatus
 
 ISSUERS = (Role.SUPERVISOR,)
 MAX_TEXT = 5000
 
 
 def _number(at: datetime) -> str:
-    """DB + date + sequence; the counter row of the day is shared with work orders' numbering."""
+    """DB + date + the day's 督办单 sequence."""
     day = timezone.localtime(at).date()
-    OrderCounter.objects.get_or_create(day=day)
-    OrderCounter.objects.filter(day=day).update(last=F("last") + 1)
-    return f"DB{day:%Y%m%d}{OrderCounter.objects.get(day=day).last:06d}"
+    return f"DB{day:%Y%m%d}{SupervisionCounter.next_in_day(day):06d}"
 
 
 def issue(

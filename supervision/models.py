@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Tag, WorkOrder
+from orders.models import DailyCounter, Tag, WorkOrder
 from org.models import Unit
 
 
@@ -87,6 +87,10 @@ class SupervisionOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} → {self.unit}"
+
+
+class SupervisionCounter(DailyCounter):
+    """The sequence of 督办单 numbers (DB20261122000012), apart from the work orders' so neither skips numbers."""
 
 
 class Cause(models.TextChoices):

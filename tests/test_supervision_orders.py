@@ -96,3 +96,34 @@ def test_supervision_pages(at_street, staff, city, client):
     assert answered.status_code == 302
     client.force_login(staff["h2"])
     assert client.get(f"/supervision/orders/{s.number}/").status_code == 404
+
+
+def test_supervision_orders_have_their_own_sequence(staff, order_data, city):
+    """A 督办单 takes no number from the work orders: the day's orders stay without gaps, and so do the 督办单."""
+    first, _ = t.intake(staff["operator"], order_data)
+    deadline = timezone.now() + timedelta(days=1)
+    s1 = actions.issue(staff["supervisor"], city["d1"], [first], "请核实", deadline)
+    second, _ = t.intake(staff["operator"], order_data)
+    s2 = actions.issue(staff["supervisor"], city["d1"], [second], "请核实", deadline)
+    assert int(second.number[-6:]) == int(first.number[-6:]) + 1
+    assert (s1.number[-6:], s2.number[-6:]) == ("000001", "000002")
+    assert s1.number[2:10] == first.number[:8]
+
+
+def test_upgrade_starts_the_sequence_after_existing_numbers(staff, order_data, city):
+    """Numbers issued before the sequence was split are not handed out again."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from supervision.models import SupervisionCounter
+
+    order, _ = t.intake(staff["operator"], order_data)
+    deadline = timezone.now() + timedelta(days=1)
+    old = actions.issue(staff["supervisor"], city["d1"], [order], "请核实", deadline)
+    day = timezone.localdate()
+    SupervisionOrder.objects.filter(pk=old.pk).update(number=f"DB{day:%Y%m%d}000007")
+    SupervisionCounter.objects.all().delete()
+    import_module("supervision.migrations.0006_supervision_counter").start_from_existing(apps, None)
+    new = actions.issue(staff["supervisor"], city["d1"], [order], "再次核实", deadline)
+    assert new.number == f"DB{day:%Y%m%d}000008"
