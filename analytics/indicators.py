@@ -249,20 +249,50 @@ def breakdown(dimension: str, start: date, end: date, filters: Filters = ALL) ->
     return result
 
 
+def _sum_by_owner(rows, path_field: str, owner_of) -> dict[object, dict]:
+    """Counter sums of roll-up rows grouped by ``path_field``, added up per ``owner_of(path)`` (skipped when None)."""
+    sums: dict[object, dict] = {}
+    for row in rows:
+        owner = owner_of(row[path_field])
+        if owner is None:
+            continue
+        target = sums.setdefault(owner, {name: 0 for name in COUNTERS})
+        for name in COUNTERS:
+            target[name] += row[name] or 0
+    return sums
+
+
 def sub_unit_breakdown(unit, start: date, end: date, filters: Filters = ALL) -> list[tuple[object, str, Counts]]:
     """(unit, label, counts) for the orders a unit leads itself ("本级") and for each direct sub-unit with its own
     subtree, largest 受理量 first; the sum over the rows is the unit's total with sub-units."""
     children = list(unit.children.all())
     chosen = replace(filters, unit=unit, sub_units=True)
     rows = _rows(start, end, chosen, by=("unit_path",)).values("unit_path").annotate(**SUMS)
-    sums: dict[int, dict] = {}
-    for row in rows:
-        owner = next((c for c in children if row["unit_path"].startswith(c.path)), unit)
-        target = sums.setdefault(owner.pk, {name: 0 for name in COUNTERS})
-        for name in COUNTERS:
-            target[name] += row[name] or 0
-    by_pk = {u.pk: u for u in [unit, *children]}
-    result = [(by_pk[pk], "本级" if pk == unit.pk else by_pk[pk].name, _counts(row)) for pk, row in sums.items()]
+    sums = _sum_by_owner(rows, "unit_path", lambda path: next((c for c in children if path.startswith(c.path)), unit))
+    result = [(owner, "本级" if owner == unit else owner.name, _counts(row)) for owner, row in sums.items()]
+    return sorted(result, key=lambda r: (-r[2].received, r[0].path))
+
+
+def area_breakdown(start: date, end: date, filters: Filters = ALL) -> list[tuple[object, str, Counts]]:
+    """(area, label, counts) per 区/县: an order placed in a street or a community counts for the district above it,
+    so that the rows are peers; an order placed at the city itself keeps its own row, one without an area none.
+    Largest 受理量 first."""
+    from org.models import Unit, UnitKind
+
+    districts = list(Unit.objects.filter(kind=UnitKind.DISTRICT))
+    others: dict[str, Unit] = {}
+
+    def owner_of(path: str):
+        if not path:
+            return None
+        found = next((d for d in districts if path.startswith(d.path)), None)
+        if found is None:  # above the districts (the city): the unit itself
+            found = others.get(path) or others.setdefault(path, Unit.objects.filter(path=path).first())
+        return found
+
+    rows = _rows(start, end, filters, by=("area_path",)).values("area_path").annotate(**SUMS)
+    sums = _sum_by_owner(rows, "area_path", owner_of)
+    result = [(area, area.name, _counts(row)) for area, row in sums.items()]
     return sorted(result, key=lambda r: (-r[2].received, r[0].path))
 
 

@@ -121,7 +121,8 @@ def _panel(
         query = {**base, key: value} if key != "unit_only" else {**base, "unit": value, "sub": 0}
         items.append({"label": label, "counts": counts, "url": _drill("received", start, end, **query),
                       "page": page(value, label) if page else None})  # fmt: skip
-    return {"id": panel_id, "title": title, "type": chart, "rows": items}
+    # 直接办结 happens at the hotline centre before any unit is involved: a unit's 直办率 would always be 0.
+    return {"id": panel_id, "title": title, "type": chart, "rows": items, "direct": key not in ("unit", "unit_only")}
 
 
 def _updated():
@@ -140,7 +141,7 @@ def overview(request):
     panels = [
         _panel("categories", "诉求分类", "pie", start, end, {}, indicators.breakdown("category1", start, stop),
                "category", category_page),
-        _panel("areas", "区域分布", "bar", start, end, {}, indicators.breakdown("area", start, stop), "area",
+        _panel("areas", "区域分布（区/县）", "bar", start, end, {}, indicators.area_breakdown(start, stop), "area",
                unit_page),
     ]  # fmt: skip
     context = _dashboard(start, end, Filters(), {}, panels)
@@ -217,8 +218,8 @@ def category_analysis(request):
         rows = indicators.breakdown(f"category{level + 1}", start, stop, filters)
         panels.append(_panel("children", "下级分类" if category else "一级分类", "pie", start, end, {}, rows,
                              "category", page))  # fmt: skip
-    panels.append(_panel("areas", "区域分布", "bar", start, end, base,
-                         indicators.breakdown("area", start, stop, filters), "area"))  # fmt: skip
+    panels.append(_panel("areas", "区域分布（区/县）", "bar", start, end, base,
+                         indicators.area_breakdown(start, stop, filters), "area"))  # fmt: skip
     panels.append(_panel("units", "承办单位", "bar", start, end, base,
                          indicators.breakdown("unit", start, stop, filters), "unit_only"))  # fmt: skip
     context = _dashboard(start, end, filters, base, panels)

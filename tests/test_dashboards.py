@@ -113,3 +113,25 @@ def test_empty_dashboards_say_so(client, staff, city):
         page = client.get(url)
         assert page.status_code == 200, url
     assert "还没有热点问题" in client.get("/analytics/").content.decode()
+
+
+def test_areas_are_counted_per_district_and_drill_down_to_the_same_orders(client, staff, order_data, city):
+    """An order placed in a street or community counts for its 区/县, so the 区域分布 rows are peers that add up."""
+    at = timezone.now() - timedelta(days=1)
+    for area, count in ((city["d1"], 1), (city["s1"], 2), (city["c1"], 1), (city["s2"], 2)):
+        for _ in range(count):
+            t.intake(staff["operator"], {**order_data, "area": area}, at=at)
+    t.intake(staff["operator"], {**order_data, "area": None}, at=at)
+    rollup.refresh()
+    today = timezone.localdate()
+    rows = indicators.area_breakdown(today - timedelta(days=2), today + timedelta(days=1))
+    assert [(label, c.received) for _, label, c in rows] == [("一区", 4), ("二区", 2)]
+
+    client.force_login(staff["leader"])
+    page = client.get("/analytics/")
+    areas = next(p for p in page.context["chart"]["panels"] if p["id"] == "areas")["data"]
+    assert [(d["name"], d["value"]) for d in areas] == [("一区", 4), ("二区", 2)]
+    for bar in areas:  # a district's bar lists the orders of its streets and communities too
+        assert orders_listed(client.get(bar["url"]).content.decode()) == bar["value"]
+    html = client.get("/analytics/category/").content.decode()
+    assert "区域分布（区/县）" in html and "一街道" not in html

@@ -26,9 +26,12 @@
     } else {
       chart.setOption({
         tooltip: {},
-        grid: { left: 120 },
+        grid: { left: 8, right: 24, containLabel: true },
         xAxis: { type: "value" },
-        yAxis: { type: "category", data: panel.data.map(function (d) { return d.name; }), inverse: true },
+        yAxis: {
+          type: "category", data: panel.data.map(function (d) { return d.name; }), inverse: true,
+          axisLabel: { width: 150, overflow: "truncate", interval: 0 },  // whole names: the tooltip and the table
+        },
         series: [{ type: "bar", data: panel.data.map(function (d) { return { value: d.value, url: d.url }; }) }],
       });
     }
