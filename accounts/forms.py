@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 
 from accounts import lockout
 from accounts.models import User
+from hotline.forms import NamedRequired
 
 
 class UserCreateForm(UserCreationForm):
@@ -32,7 +33,7 @@ class LoginForm(AuthenticationForm):
             raise
 
 
-class CodeForm(forms.Form):
+class CodeForm(NamedRequired, forms.Form):
     """The six digits an authenticator app shows."""
 
     code = forms.CharField(

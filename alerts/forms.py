@@ -2,8 +2,10 @@
 
 from django import forms
 
+from hotline.forms import NamedRequired
 
-class MergeForm(forms.Form):
+
+class MergeForm(NamedRequired, forms.Form):
     parent = forms.ChoiceField(label="主工单", choices=[], help_text="其余工单逐张并入主工单，无法并入的会列出原因")
     note = forms.CharField(label="并单说明", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 

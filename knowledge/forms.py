@@ -3,12 +3,13 @@
 from django import forms
 
 from categories.models import Category
+from hotline.forms import NamedRequired
 from knowledge.models import Article, Kind
 from knowledge.workflow import Draft
 from org.models import Unit
 
 
-class ArticleForm(forms.Form):
+class ArticleForm(NamedRequired, forms.Form):
     kind = forms.ChoiceField(label="类型", choices=[c for c in Kind.choices])
     title = forms.CharField(label="标题", max_length=200)
     summary = forms.CharField(
@@ -54,6 +55,6 @@ class ArticleForm(forms.Form):
         )  # fmt: skip
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(NamedRequired, forms.Form):
     decision = forms.ChoiceField(label="审核结果", choices=[("approve", "通过并发布"), ("reject", "退回修改")])
     review_note = forms.CharField(label="审核意见", max_length=500, required=False)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from categories.models import Category, RequestType
+from hotline.forms import NamedRequired
 from orders import transitions
 from orders.errors import InvalidInput, TransitionError
 from orders.escalation import higher_units_by_level
@@ -74,7 +75,7 @@ def apply_errors(form: forms.Form, exc: TransitionError) -> None:
         form.add_error(field if field in form.fields else None, message)
 
 
-class IntakeForm(forms.Form):
+class IntakeForm(NamedRequired, forms.Form):
     """受理: what the operator types while the caller talks. Ctrl+Enter submits."""
 
     caller_phone = forms.CharField(
@@ -187,7 +188,7 @@ class IntakeForm(forms.Form):
         return order, True
 
 
-class OrderFilterForm(forms.Form):
+class OrderFilterForm(NamedRequired, forms.Form):
     """The filters above every order list; ``filters()`` gives the arguments of ``queries.OrderFilter``."""
 
     q = forms.CharField(
@@ -235,7 +236,7 @@ class OrderFilterForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
 
 
-class DirectDispatchRuleForm(forms.ModelForm):
+class DirectDispatchRuleForm(NamedRequired, forms.ModelForm):
     """工单直派 rule, as the admin site and the demo loader create it."""
 
     class Meta:
@@ -252,7 +253,7 @@ class DirectDispatchRuleForm(forms.ModelForm):
 # ---------------------------------------------------------------- one form per life-cycle action
 
 
-class ActionForm(forms.Form):
+class ActionForm(NamedRequired, forms.Form):
     """A life-cycle action on the order page. ``run`` calls the transition; ``label`` is the button."""
 
     action: str = ""
@@ -268,8 +269,8 @@ class ActionForm(forms.Form):
 
 
 def _text_area(label: str, rows: int = 3, required: bool = True) -> forms.CharField:
-    attrs = {"rows": rows, "required": True} if required else {"rows": rows}
-    return forms.CharField(label=label, required=False, widget=forms.Textarea(attrs=attrs))
+    """A text box; a required one that is left empty is reported with the form's other missing fields at once."""
+    return forms.CharField(label=label, required=required, widget=forms.Textarea(attrs={"rows": rows}))
 
 
 class AnswerForm(ActionForm):
@@ -333,12 +334,12 @@ class DispatchForm(ActionForm):
         self.fields["lead_unit"].choices = unit_choices(HANDLING_KINDS, blank="请选择主办单位")
         self.fields["co_units"].choices = unit_choices(HANDLING_KINDS)
         self.recommendations = []
-        if order is not None and not self.is_bound:
+        if order is not None:  # also when the form comes back with an error: the choice is still to be made
             from nlp.places import extract
             from orders.routing import recommend
 
             self.recommendations = recommend(order.category, extract(order.address, order.title, order.content))
-            if self.recommendations:
+            if self.recommendations and not self.is_bound:
                 self.initial["lead_unit"] = self.recommendations[0].unit.code
 
     def run(self, order, user, version):
@@ -517,27 +518,29 @@ class AttachForm(ActionForm):
 
 ACTION_FORMS: dict[str, type[ActionForm]] = {
     form.action: form
+    # The order of the cards on the order page: what the role is there to do comes first (派单, 签收, 办结, 回访,
+    # 审核), then the other ways out, then what is only sometimes needed.
     for form in [
         DispatchForm,
+        SignForm,
+        ReplyForm,
+        CallbackForm,
+        ReturnDecisionForm,
+        NonAcceptanceDecisionForm,
+        ExtensionDecisionForm,
+        OpinionForm,
+        ArchiveForm,
         AnswerForm,
+        MergeForm,
         TransferForm,
         reason_form(Action.INVALIDATE, "无效工单", transitions.invalidate, "无效原因"),
         reason_form(Action.WITHDRAW, "撤回", transitions.withdraw, "撤回原因"),
-        MergeForm,
-        SignForm,
-        reason_form(Action.RETURN_REQUEST, "申请退单", transitions.request_return, "退单理由"),
-        ReturnDecisionForm,
-        EscalateForm,
-        NonAcceptanceForm,
-        NonAcceptanceDecisionForm,
-        ExtensionForm,
-        ExtensionDecisionForm,
-        OpinionForm,
         InterimForm,
-        ReplyForm,
-        CallbackForm,
+        ExtensionForm,
+        reason_form(Action.RETURN_REQUEST, "申请退单", transitions.request_return, "退单理由"),
+        NonAcceptanceForm,
+        EscalateForm,
         reason_form(Action.REOPEN, "重办", transitions.reopen, "重办理由"),
-        ArchiveForm,
         LinkForm,
         AttachForm,
     ]

@@ -182,9 +182,9 @@ QUALITY_READERS = (Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.DISPATCHER, Ro
 def _detail(request, order: WorkOrder, bound: dict | None = None, status: int = 200) -> HttpResponse:
     """The order page: facts, timeline, and a form for each action this user may take now."""
     forms = []
-    for action in allowed_actions(order, request.user):
-        form_class = ACTION_FORMS.get(action)
-        if form_class is None:
+    allowed = set(allowed_actions(order, request.user))
+    for action, form_class in ACTION_FORMS.items():  # in the order the cards are shown
+        if action not in allowed:
             continue
         if bound and bound["action"] == action:
             forms.append(bound["form"])
@@ -265,6 +265,9 @@ def act(request, number: str, action: str):
         else:
             messages.success(request, f"{form_class.label}：已完成")
             return redirect(_after(request, order))
+    if status == 422:  # said at the top too: the form itself may be far down the page
+        problems = [str(e) for errors in form.errors.values() for e in errors if str(e)]
+        messages.error(request, f"{form_class.label}未完成：{'；'.join(problems)}")
     order.refresh_from_db()
     return _detail(request, order, {"action": action, "form": form}, status)
 

@@ -1,9 +1,10 @@
 from django import forms
 
+from hotline.forms import NamedRequired
 from org.models import Unit
 
 
-class UnitForm(forms.ModelForm):
+class UnitForm(NamedRequired, forms.ModelForm):
     """The one form that creates and edits units: used by the admin site and by the demo loader."""
 
     class Meta:

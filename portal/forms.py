@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
+from hotline.forms import NamedRequired
 from orders.forms import MultipleFileField
 from orders.models import Satisfaction
 from orders.validators import MAX_ATTACHMENT_BYTES, attachment_error, credit_code_error, normalize_phone, phone_error
@@ -12,7 +13,7 @@ MAX_PHOTOS = 5
 MAX_CONTENT = 5000
 
 
-class SubmissionForm(forms.Form):
+class SubmissionForm(NamedRequired, forms.Form):
     name = forms.CharField(label="姓名", max_length=50, required=False)
     phone = forms.CharField(
         label="手机号码", max_length=20, help_text="用于接收查询码和办理回访，不会公开",
@@ -118,7 +119,7 @@ class EnterpriseForm(SubmissionForm):
         }
 
 
-class TrackForm(forms.Form):
+class TrackForm(NamedRequired, forms.Form):
     code = forms.CharField(
         label="查询码", max_length=16, widget=forms.TextInput(attrs={"autocapitalize": "characters"})
     )
@@ -131,12 +132,12 @@ class TrackForm(forms.Form):
         return self.cleaned_data["code"].strip().upper()
 
 
-class RatingForm(forms.Form):
+class RatingForm(NamedRequired, forms.Form):
     rating = forms.ChoiceField(label="您对答复是否满意", choices=Satisfaction.choices, widget=forms.RadioSelect)
     note = forms.CharField(
         label="意见（选填）", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(NamedRequired, forms.Form):
     reason = forms.CharField(label="不予受理理由", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

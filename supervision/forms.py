@@ -4,12 +4,13 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from hotline.forms import NamedRequired
 from orders.forms import HANDLING_KINDS, unit_choices
 from org.models import UnitKind
 from supervision.models import Cause, Verdict
 
 
-class SuperviseForm(forms.Form):
+class SuperviseForm(NamedRequired, forms.Form):
     """督办单 to a unit for orders chosen elsewhere (an alert's); `IssueForm` adds the order numbers."""
 
     unit = forms.ChoiceField(label="督办单位", choices=[])
@@ -43,20 +44,20 @@ class IssueForm(SuperviseForm):
         return list(dict.fromkeys(n for n in text.split() if n))
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(NamedRequired, forms.Form):
     answer = forms.CharField(
         label="答复内容", required=False, widget=forms.Textarea(attrs={"rows": 4, "required": True})
     )
 
 
-class FlagForm(forms.Form):
+class FlagForm(NamedRequired, forms.Form):
     cause = forms.ChoiceField(label="原因", choices=Cause.choices, widget=forms.RadioSelect)
     reason = forms.CharField(
         label="列入说明", required=False, widget=forms.Textarea(attrs={"rows": 2, "required": True})
     )
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(NamedRequired, forms.Form):
     participants = forms.CharField(label="参会单位和人员", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     conclusion = forms.CharField(label="研判结论", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     lead_unit = forms.ChoiceField(label="主办单位", choices=[])
@@ -81,7 +82,7 @@ class ReviewForm(forms.Form):
         return value
 
 
-class WhistleForm(forms.Form):
+class WhistleForm(NamedRequired, forms.Form):
     departments = forms.MultipleChoiceField(
         label="召集部门", choices=[], required=False, widget=forms.SelectMultiple(attrs={"size": 6})
     )
@@ -92,18 +93,18 @@ class WhistleForm(forms.Form):
         self.fields["departments"].choices = unit_choices((UnitKind.DEPARTMENT, UnitKind.UTILITY))
 
 
-class ReportForm(forms.Form):
+class ReportForm(NamedRequired, forms.Form):
     action = forms.CharField(label="采取的行动", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class CloseWhistleForm(forms.Form):
+class CloseWhistleForm(NamedRequired, forms.Form):
     resolved = forms.TypedChoiceField(
         label="结果", choices=[("1", "已解决"), ("0", "未解决")], widget=forms.RadioSelect, coerce=lambda v: v == "1"
     )
     outcome = forms.CharField(label="办理结果", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class SpotCheckForm(forms.Form):
+class SpotCheckForm(NamedRequired, forms.Form):
     """专员抽查: what to sample. The rules (and the 422 naming each field) live in ``supervision/spotchecks.py``."""
 
     unit = forms.ChoiceField(label=_("被抽查单位"), choices=[], required=False)
@@ -127,7 +128,7 @@ class SpotCheckForm(forms.Form):
         self.fields["unit"].choices = unit_choices(HANDLING_KINDS, blank="请选择被抽查单位")
 
 
-class ChecklistForm(forms.Form):
+class ChecklistForm(NamedRequired, forms.Form):
     """The checklist of one sampled order (prefixed with the item's id on the sample page)."""
 
     substance = forms.ChoiceField(
@@ -147,7 +148,7 @@ class ChecklistForm(forms.Form):
     note = forms.CharField(label=_("审核意见"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class FindingAnswerForm(forms.Form):
+class FindingAnswerForm(NamedRequired, forms.Form):
     answer = forms.CharField(
         label=_("单位说明"), required=False, widget=forms.Textarea(attrs={"rows": 3, "required": True})
     )

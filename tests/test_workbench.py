@@ -1,5 +1,6 @@
 """The workbench pages: intake, queues, inbox tabs, lists, the order page and its actions."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -324,6 +325,36 @@ def test_order_page_offers_exactly_the_allowed_actions(staff, new_order, city):
         assert f'id="action-{action}"' in dispatcher_page
     leader_page = as_user(staff["leader"]).get(f"/orders/{order.number}/").content.decode()
     assert 'id="action-' not in leader_page and "没有您可以执行的操作" in leader_page
+
+
+def test_order_page_puts_the_roles_main_action_first(staff, new_order, city):
+    """派单 before the other ways out for the dispatcher; 办结 before 延期, 退单 and the rest for the unit."""
+    order = new_order()
+    cards = re.findall(
+        r'id="action-(\w+)"', as_user(staff["dispatcher"]).get(f"/orders/{order.number}/").content.decode()
+    )
+    assert cards[0] == Action.DISPATCH and Action.ANSWER_DIRECTLY in cards[1:]
+    order = t.sign(t.dispatch(order, staff["dispatcher"], lead_unit=city["d1"]), staff["h1"])
+    cards = re.findall(r'id="action-(\w+)"', as_user(staff["h1"]).get(f"/orders/{order.number}/").content.decode())
+    assert cards[0] == Action.REPLY and {Action.RETURN_REQUEST, Action.EXTENSION_REQUEST} <= set(cards[1:])
+
+
+def test_a_refused_form_is_named_at_the_top_and_keeps_its_help(staff, new_order, city):
+    """An incomplete 派单 or 办结 says at the top of the page what is missing, each field by name, all at once; the
+    form's address brings the browser back to the form; the recommended units are still there."""
+    order = new_order()
+    response = act(as_user(staff["dispatcher"]), order, "dispatch", lead_unit="")
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert '<li class="error">派单未完成：请选择主办单位</li>' in html
+    assert "推荐主办单位" in html
+    assert f'action="/orders/{order.number}/act/dispatch/#action-dispatch"' in html
+    order = t.sign(t.dispatch(order, staff["dispatcher"], lead_unit=city["d1"]), staff["h1"])
+    response = act(as_user(staff["h1"]), order, "reply", content="  ")
+    assert response.status_code == 422
+    assert "办结未完成：请选择办理结果；请填写答复内容；请填写办理措施" in response.content.decode()
+    order.refresh_from_db()
+    assert order.state == State.IN_PROGRESS
 
 
 def test_dispatch_sign_reply_through_the_page(staff, new_order, city):

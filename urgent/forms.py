@@ -2,11 +2,12 @@
 
 from django import forms
 
+from hotline.forms import NamedRequired
 from orders.models import Tag
 from urgent.models import UrgentRule
 
 
-class RuleForm(forms.ModelForm):
+class RuleForm(NamedRequired, forms.ModelForm):
     tags = forms.MultipleChoiceField(
         label="标签", required=False, widget=forms.CheckboxSelectMultiple,
         help_text="“标签工单红色预警”规则：工单带有其中任一标签且为红色预警时推送。",
