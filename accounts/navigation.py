@@ -11,7 +11,9 @@ from accounts.roles import Role
 class NavItem:
     label: str
     url_name: str
-    roles: frozenset[str]
+    roles: frozenset[str]  # who has the entry in the menu
+    # who else may open the page, reaching it from another one (e.g. the 督办 page); the rest get 403
+    open_to: frozenset[str] = frozenset()
 
 
 ALL = frozenset(Role.values)
@@ -38,6 +40,15 @@ MENU: list[NavItem] = [
         "supervision:unsatisfied",
         frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.CALLBACK, Role.LEADER, Role.HANDLER}),
     ),
+    # A unit's own supervision and numbers: the 督办单 it must answer, 吹哨报到 it blows or answers, its 看板.
+    NavItem("督办单", "supervision:list", frozenset({Role.HANDLER}), open_to=ALL),
+    NavItem("吹哨报到", "supervision:whistles", frozenset({Role.HANDLER}), open_to=ALL),
+    NavItem(
+        "单位看板",
+        "analytics:unit",
+        frozenset({Role.HANDLER}),
+        open_to=frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER}),
+    ),  # fmt: skip
     NavItem("组织机构", "org:unit_list", ALL),
     NavItem("诉求分类", "categories:tree", ALL),
     NavItem("工作日历", "workcalendar:month", ALL),

@@ -92,7 +92,7 @@ class IntakeForm(NamedRequired, forms.Form):
     category = forms.CharField(
         label="诉求分类", max_length=200, required=False,
         widget=forms.TextInput(
-            attrs={"list": "category-options", "placeholder": "输入关键词，如：路灯、噪音、社保", "required": True}
+            attrs={"list": "category-options", "placeholder": "输入关键词，如：噪音、物业、养老", "required": True}
         ),
         help_text="选择到三级分类",
     )  # fmt: skip

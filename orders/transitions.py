@@ -223,7 +223,7 @@ def clean_intake(data: dict) -> dict:
         except (TypeError, ValueError):
             category = None
     if category is None:
-        errors["category"] = "诉求分类不存在"
+        errors["category"] = "请选择诉求分类" if data.get("category") in (None, "") else "诉求分类不存在"
     elif not category.is_leaf:
         errors["category"] = "请选择到三级诉求分类"
     clean["category"] = category

@@ -169,7 +169,8 @@ def inbox(request):
 @role_required(*CALLBACK_ROLES)
 def callback_queue(request):
     """回访员: replied orders waiting for a callback, the most urgent first."""
-    return render(request, "orders/callback_queue.html", {"title": "回访", **_page(request, queries.callback_queue())})
+    context = {"title": "回访", "now": timezone.now(), **_page(request, queries.callback_queue())}
+    return render(request, "orders/callback_queue.html", context)
 
 
 def _visible(request, number: str) -> WorkOrder:

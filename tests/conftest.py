@@ -31,6 +31,20 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def end_leftover_database_sessions(django_db_setup, django_db_blocker):
+    """Connections are kept between requests (DB_CONN_MAX_AGE), so a thread a test started — the live server's,
+    a worker's — may still hold one when the run ends, and PostgreSQL then refuses to drop the test database.
+    Torn down before the database is: end those sessions first."""
+    yield
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 @pytest.fixture(autouse=True)
 def quick_password_hashing(settings):
     """Tests create many users; a cheap hash keeps that fast. ./run (tested in test_run_script) uses the real one."""

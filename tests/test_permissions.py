@@ -70,7 +70,7 @@ def test_each_role_reaches_its_menu_and_only_admin_the_admin_site(client, make_u
     client.force_login(user)
     for item in MENU:
         response = client.get(reverse(item.url_name))
-        if role in item.roles:
+        if role in item.roles | item.open_to:
             assert response.status_code == 200, (role, item.url_name)
         elif item.url_name.startswith("admin:"):
             assert response.status_code == 302 and "/admin/login/" in response.url
@@ -78,6 +78,15 @@ def test_each_role_reaches_its_menu_and_only_admin_the_admin_site(client, make_u
             assert response.status_code == 403, (role, item.url_name)
     admin_users = client.get(reverse("admin:accounts_user_changelist"))
     assert (admin_users.status_code == 200) == (role == Role.ADMIN)
+
+
+def test_handlers_menu_leads_to_their_supervision_and_numbers(client, make_user):
+    client.force_login(make_user(Role.HANDLER))
+    html = client.get("/").content.decode()
+    for label, url_name in (("督办单", "supervision:list"), ("吹哨报到", "supervision:whistles"),
+                            ("单位看板", "analytics:unit")):  # fmt: skip
+        assert f'href="{reverse(url_name)}"' in html and label in html
+    assert "待答复督办单" in html  # the home page's count
 
 
 def test_menu_shows_admin_entries_only_to_admins(client, make_user):

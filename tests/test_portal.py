@@ -1,5 +1,6 @@
 """市民门户: citizens and enterprises submit, follow and rate their requests; operators take them in."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -197,6 +198,9 @@ def test_the_operator_takes_a_submission_in_with_its_photos_and_the_citizen_rate
     assert s.code in queue and "小区门口路灯不亮" in queue
     form = client.get(reverse("orders:intake") + f"?submission={s.code}").content.decode()
     assert 'value="13912345678"' in form and 'name="submission"' in form
+    # what the citizen wrote is there already: the suggestions come without waiting for a keystroke
+    assert re.search(r'id="assist"[^>]*hx-trigger="load, ', form)
+    assert not re.search(r'id="assist"[^>]*hx-trigger="load', client.get(reverse("orders:intake")).content.decode())
     data = {**order_data, "caller_phone": s.phone, "channel": Channel.WEB, "priority": "normal",
             "idempotency_key": "k1", "submission": s.code}  # fmt: skip
     response = client.post(reverse("orders:intake"), data)

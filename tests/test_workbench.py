@@ -11,6 +11,7 @@ from django.utils import timezone
 from categories.models import Category
 from orders import transitions as t
 from orders.models import Action, Attachment, Closure, OrderEvent, State, WorkOrder
+from supervision import warnings
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +91,13 @@ def test_intake_form_names_the_bad_field_and_creates_nothing(staff, order_data, 
     assert response.status_code == 422
     assert f'data-field="{field}"' in response.content.decode()
     assert WorkOrder.objects.count() == 0 and OrderEvent.objects.count() == 0
+
+
+def test_intake_without_a_category_asks_for_one(staff, order_data):
+    response = as_user(staff["operator"]).post("/orders/new/", intake_form(order_data, category=""))
+    assert response.status_code == 422
+    assert '<div class="error field-error" data-field="category">请选择诉求分类</div>' in response.content.decode()
+    assert WorkOrder.objects.count() == 0
 
 
 def test_intake_with_attachments_checks_them_first(staff, order_data):
@@ -228,8 +236,14 @@ def test_callback_queue(staff, new_order, city):
     order = t.sign(t.dispatch(new_order(), staff["dispatcher"], lead_unit=city["d1"]), staff["h1"])
     order = t.reply(order, staff["h1"], result="resolved", content="已修复。", measures="更换灯泡。")
     html = as_user(staff["callback"]).get("/orders/callbacks/").content.decode()
-    assert order.number in html
+    assert order.number in html and "超期" not in html
     assert as_user(staff["h1"]).get("/orders/callbacks/").status_code == 403
+    # a callback past its time limit is marked, with its colour
+    WorkOrder.objects.filter(pk=order.pk).update(callback_due_at=timezone.now() - timedelta(days=2))
+    warnings.recompute(full=True)
+    html = as_user(staff["callback"]).get("/orders/callbacks/").content.decode()
+    row = next(r for r in html.split("<tr>") if order.number in r)
+    assert '<span class="tag red">超期</span>' in row and 'title="红色预警"' in row
 
 
 def test_list_filters_paginates_and_scopes_to_the_unit(staff, new_order, city):

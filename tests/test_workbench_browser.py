@@ -39,7 +39,9 @@ def test_order_from_intake_to_archive_through_the_ui(live_server, page, demo):
     # 话务员: type the call in, from the keyboard
     login(page, base, "operator")
     page.click("nav.menu >> text=受理")
-    assert page.evaluate("document.activeElement.id") == "id_caller_phone"
+    page.wait_for_url("**/orders/new/")
+    # the phone box has the focus once the page is loaded (fails after the wait's timeout otherwise)
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_caller_phone'")
     page.keyboard.type("13973100001")
     page.wait_for_selector("#caller-history:has-text('没有历史工单')")
     page.fill("#id_caller_name", "刘女士")
