@@ -38,7 +38,7 @@ class AuditEntry(models.Model):
     username = models.CharField(_("用户名"), max_length=150, blank=True)  # kept as it was, whatever happens later
     role = models.CharField(_("角色"), max_length=20, blank=True)
     unit = models.CharField(_("单位"), max_length=100, blank=True)
-    ip = models.GenericIPAddressField(_("IP"), null=True, blank=True)
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
     action = models.CharField(_("类型"), max_length=16, choices=AuditAction.choices, db_index=True)
     method = models.CharField(_("方法"), max_length=8, blank=True)
     path = models.CharField(_("地址"), max_length=300, blank=True)

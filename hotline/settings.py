@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     # django-ninja as an app serves the API docs' Swagger UI from its own static files (no CDN, no inline script).
     "ninja",
     "django_tasks",
-    "django_tasks_db",
+    "system.task_results.TaskResultsConfig",  # django_tasks_db, named in Chinese
     "system",
     "accounts",
     "org",

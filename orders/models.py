@@ -169,13 +169,14 @@ class WorkOrder(models.Model):
     reopen_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
     extension_count = models.PositiveSmallIntegerField(_("延期次数"), default=0)
 
-    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
-    version = models.PositiveIntegerField(default=0, editable=False)  # bumped by every transition
+    idempotency_key = models.CharField(_("幂等键"), max_length=64, unique=True, null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(_("版本"), default=0, editable=False)  # bumped by every transition
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+        settings.AUTH_USER_MODEL, verbose_name=_("受理人"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("工单")

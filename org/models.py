@@ -52,8 +52,8 @@ class Unit(models.Model):
     contact_phone = models.CharField(_("联系电话"), max_length=30, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
     # Materialised path of primary keys ("/1/4/17/"), kept by save(): subtree queries are one LIKE.
-    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
-    depth = models.PositiveSmallIntegerField(editable=False, default=0)
+    path = models.CharField(_("路径"), max_length=255, editable=False, db_index=True, default="")
+    depth = models.PositiveSmallIntegerField(_("层级"), editable=False, default=0)
 
     objects = UnitQuerySet.as_manager()
 

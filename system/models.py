@@ -32,8 +32,8 @@ class Setting(models.Model):
 class Heartbeat(models.Model):
     """Last sign of life of a background process (the scheduler, the task worker)."""
 
-    name = models.CharField(max_length=64, primary_key=True)
-    last_seen = models.DateTimeField()
+    name = models.CharField(_("进程"), max_length=64, primary_key=True)
+    last_seen = models.DateTimeField(_("最近心跳"))
 
     class Meta:
         verbose_name = _("后台心跳")
@@ -46,9 +46,9 @@ class Heartbeat(models.Model):
 class PeriodicJob(models.Model):
     """When each periodic job is next due. Schedulers claim a run with a conditional UPDATE on next_run_at."""
 
-    name = models.CharField(max_length=64, primary_key=True)
-    next_run_at = models.DateTimeField()
-    last_run_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(_("任务"), max_length=64, primary_key=True)
+    next_run_at = models.DateTimeField(_("下次运行"))
+    last_run_at = models.DateTimeField(_("上次运行"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("定时任务")
