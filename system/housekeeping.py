@@ -13,6 +13,7 @@ retention command, ``manage.py purge_personal_data``).
 
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -37,7 +38,7 @@ def prune(now: datetime | None = None) -> dict[str, int]:
 
 
 def _prune_task_results(now: datetime) -> int:
-    if "django_tasks_db" not in settings.INSTALLED_APPS:
+    if not apps.is_installed("django_tasks_db"):
         return 0
     from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
