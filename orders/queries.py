@@ -267,7 +267,7 @@ def workload(user: User, now: datetime | None = None) -> list[tuple[str, str, st
     if user.role in (Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.DISPATCHER):
         in_progress = shown(capped_count(visible.filter(state=State.IN_PROGRESS)))
         items.append(("办理中", in_progress, "/orders/?state=in_progress"))
-        items.append(("超期", shown(capped_count(visible.filter(overdue_q(now)))), "/orders/?overdue=1"))
+        items.append(("超期（含超期办结）", shown(capped_count(visible.filter(overdue_q(now)))), "/orders/?overdue=1"))
     return items
 
 

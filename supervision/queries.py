@@ -65,7 +65,7 @@ def dashboard_counts(user: User, now) -> list[tuple[str, int, str]]:
         ),
         ("屡办不成/久拖不决", stuck_orders(now).count(), "/supervision/stuck/"),
         ("吹哨报到中", Whistle.objects.filter(status=WhistleStatus.OPEN).count(), "/supervision/whistles/"),
-        ("超期工单", visible.filter(overdue_q(now)).count(), "/orders/?overdue=1"),
+        ("超期工单（含超期办结）", visible.filter(overdue_q(now)).count(), "/orders/?overdue=1"),
         (
             "待答复督办单",
             supervision_orders(user).filter(status=SupervisionStatus.OPEN).count(),

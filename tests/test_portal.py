@@ -216,11 +216,14 @@ def test_the_operator_takes_a_submission_in_with_its_photos_and_the_citizen_rate
 
     page = citizen_browser.get(reverse("portal:status", args=[s.code])).content.decode()
     assert order.number in page and "已受理" in page and "评价答复" not in page
+    # the citizen reads the steps of the timeline, not the hotline's internal states (待派发, 待回访 …)
+    assert '<strong id="current-step">已受理</strong>' in page and "待派发" not in page
     order = transitions.dispatch(order, staff["dispatcher"], lead_unit=city["d1"])
     order = transitions.sign(order, staff["h1"])
     transitions.reply(order, staff["h1"], result="resolved", content="路灯已于昨日修复。", measures="更换灯具")
     page = citizen_browser.get(reverse("portal:status", args=[s.code])).content.decode()
     assert "路灯已于昨日修复" in page and "承办单位：一区" in page and "评价答复" in page
+    assert '<strong id="current-step">已答复</strong>' in page and "待回访" not in page
     assert "13912345678" not in page  # nor any internal note
 
     bad = citizen_browser.post(reverse("portal:status", args=[s.code]), {"rating": "great"})
