@@ -78,6 +78,8 @@ def detail(request, pk: int):
         "title": article.title,
         "article": article,
         "body": markup.to_html(article.body),
+        # a past case's 答复口径 is usually its reply, already printed in full under 答复: not twice
+        "show_summary": article.summary.strip() not in article.body,
         "steps": markup.steps(article.body) if article.kind == Kind.GUIDE else [],
         "pending": pending,
         "revisions": article.revisions.select_related("author", "reviewer"),

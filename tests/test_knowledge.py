@@ -324,6 +324,21 @@ def test_seed_articles_and_cases_load_once(db):
     assert search.search(case.title, kinds=[Kind.CASE])[0].article == case
 
 
+def test_a_case_shows_its_reply_once_and_an_article_its_summary(client, db):
+    from accounts.models import User
+    from demo.loader import load_demo
+
+    load_demo()
+    seed.load(cases=5)
+    client.force_login(User.objects.get(username="operator"))
+    case = Article.objects.filter(kind=Kind.CASE).first()
+    html = client.get(f"/knowledge/{case.pk}/").content.decode()
+    first_line = case.summary.strip().splitlines()[0][:40]
+    assert html.count(first_line) == 1 and "<h2>答复口径</h2>" not in html
+    guide = Article.objects.exclude(kind=Kind.CASE).first()
+    assert "<h2>答复口径</h2>" in client.get(f"/knowledge/{guide.pk}/").content.decode()
+
+
 # --- direct answers -------------------------------------------------------------------------------------
 
 
