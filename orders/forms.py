@@ -269,8 +269,10 @@ class ActionForm(NamedRequired, forms.Form):
 
 
 def _text_area(label: str, rows: int = 3, required: bool = True) -> forms.CharField:
-    """A text box; a required one that is left empty is reported with the form's other missing fields at once."""
-    return forms.CharField(label=label, required=required, widget=forms.Textarea(attrs={"rows": rows}))
+    """A text box. Required only in the browser: the transition checks it, with the action's other fields, so that
+    every missing or wrong field is named at once and in the words the API uses."""
+    attrs = {"rows": rows, "required": True} if required else {"rows": rows}
+    return forms.CharField(label=label, required=False, widget=forms.Textarea(attrs=attrs))
 
 
 class AnswerForm(ActionForm):
@@ -452,7 +454,10 @@ class InterimForm(ActionForm):
 
 class ReplyForm(ActionForm):
     action, label = Action.REPLY, "办结"
-    result = forms.ChoiceField(label="办理结果", choices=ReplyResult.choices, widget=forms.RadioSelect)
+    # checked by the transition with 答复内容 and 办理措施 (see _text_area)
+    result = forms.ChoiceField(
+        label="办理结果", choices=ReplyResult.choices, required=False, widget=forms.RadioSelect(attrs={"required": True})
+    )
     content = _text_area("答复内容", 4)
     measures = _text_area("办理措施", 3)
 

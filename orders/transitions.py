@@ -100,6 +100,8 @@ def _text(value: Any, field: str, label: str, required: bool = True, max_length:
 
 
 def _choice(value: Any, field: str, label: str, choices: type) -> str:
+    if value in (None, ""):
+        raise InvalidInput({field: f"请选择{label}"})
     if value not in choices.values:
         raise InvalidInput({field: f"{label}无效，可选：{'、'.join(str(c.label) for c in choices)}"})
     return value
