@@ -1,11 +1,4 @@
-"""
-WSGI config for hotline project.
-
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
-"""
+"""The WSGI application that gunicorn serves (see ./run and docs/deploy.md)."""
 
 import os
 
@@ -14,3 +7,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
 
 application = get_wsgi_application()
+
+# Each web worker loads the classifier and jieba in the background as it starts, not on its first request.
+from nlp import warmup  # noqa: E402 - needs the settings configured above
+
+warmup.start()
