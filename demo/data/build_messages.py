@@ -5,8 +5,8 @@ Usage:  python build_messages.py [SOURCE]
 SOURCE is messages_with_replies.csv or the folder holding it (default /work/shared/data/teddycup2020,
 the Teddy Cup 2020 citizen messages with the official replies).
 
-For each message the script picks a leaf of the category tree (categories/data/categories.csv), a
-request type, and the district and street of A市 (demo/data/units.json) the text names, if any.
+For each message the script picks a leaf of the category tree (categories/data/categories.csv) from
+its title when the title names one (else from title and detail), a request type, and the district and street of A市 (demo/data/units.json) the text names, if any.
 Messages about A市 come first; the rest is filled in a fixed pseudo-random order (md5 of the
 message id). Output is deterministic; stdlib only.
 
@@ -164,6 +164,16 @@ def longest_match(text: str, names: list[str]) -> str | None:
     return best
 
 
+def choose_leaf_for(title: str, detail: str, leaves: list[tuple[str, str, str]]) -> tuple[str, str, str]:
+    """From the title when it names a category or a keyword, else from title and detail together: the title says
+    what the message is about, while a detail mentions much else (the bus to school is not about schools)."""
+    level_names = {l3 for _, _, l3 in leaves} | {l2 for _, l2, _ in leaves}
+    names = sorted(n for n in level_names if n not in GENERIC and len(n) >= 2)
+    if longest_match(title, names) or keyword_leaf(title) != FALLBACK_LEAF:
+        return choose_leaf(title, leaves)
+    return choose_leaf(f"{title} {detail}", leaves)
+
+
 def choose_leaf(text: str, leaves: list[tuple[str, str, str]]) -> tuple[str, str, str]:
     guess = keyword_leaf(text)
     level3_names = sorted({l3 for _, _, l3 in leaves if l3 not in GENERIC and len(l3) >= 2})
@@ -233,7 +243,7 @@ def build(source: Path) -> list[dict[str, str]]:
                 continue
             seen.add((title, detail))
             text = f"{title} {detail}"
-            level1, level2, level3 = choose_leaf(text, leaves)
+            level1, level2, level3 = choose_leaf_for(title, detail, leaves)
             district, street = locate(text, districts, streets)
             rows.append(
                 {
