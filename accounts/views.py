@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
@@ -112,9 +114,10 @@ def home(request):
     context = {
         "title": ROLE_HOME_TITLES[user.role],
         "today_is_working_day": calendar.is_working_day(now.date()),
-        "next_working_days": [d for d in calendar.working_days(now.date(), now.date() + timezone.timedelta(days=14))][
-            :5
-        ],
+        # the next ones after today (today is said on its own just before)
+        "next_working_days": list(
+            calendar.working_days(now.date() + timedelta(days=1), now.date() + timedelta(days=15))
+        )[:5],
         "now": now,
         "may_enrol_two_factor": twofactor.may_enrol(user),
     }

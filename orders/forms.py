@@ -456,8 +456,9 @@ class ReplyForm(ActionForm):
     action, label = Action.REPLY, "办结"
     # checked by the transition with 答复内容 and 办理措施 (see _text_area)
     result = forms.ChoiceField(
-        label="办理结果", choices=ReplyResult.choices, required=False, widget=forms.RadioSelect(attrs={"required": True})
-    )
+        label="办理结果", choices=ReplyResult.choices, required=False,
+        widget=forms.RadioSelect(attrs={"required": True}),
+    )  # fmt: skip
     content = _text_area("答复内容", 4)
     measures = _text_area("办理措施", 3)
 

@@ -133,3 +133,18 @@ def test_login_and_logout(client, make_user):
     assert "派单员工作台" in client.get("/").content.decode()
     client.post(reverse("accounts:logout"))
     assert client.get("/").status_code == 302
+
+
+def test_home_page_lists_the_working_days_after_today(client, make_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from workcalendar.worktime import get_calendar
+
+    client.force_login(make_user(Role.OPERATOR))
+    html = client.get("/").content.decode()
+    today = timezone.localdate()
+    expected = get_calendar().working_days(today + timedelta(days=1), today + timedelta(days=15))[:5]
+    listed = html.split("接下来的工作日：")[1].split("。")[0]
+    assert listed == "、".join(f"{d.month}月{d.day}日" for d in expected)

@@ -6,7 +6,8 @@ SOURCE is messages_with_replies.csv or the folder holding it (default /work/shar
 the Teddy Cup 2020 citizen messages with the official replies).
 
 For each message the script picks a leaf of the category tree (categories/data/categories.csv) from
-its title when the title names one (else from title and detail), a request type, and the district and street of A市 (demo/data/units.json) the text names, if any.
+its title when the title names one (else from title and detail), a request type, and the district and
+street of A市 (demo/data/units.json) the text names, if any.
 Messages about A市 come first; the rest is filled in a fixed pseudo-random order (md5 of the
 message id). Output is deterministic; stdlib only.
 
