@@ -3,7 +3,7 @@
 from django import forms
 
 GENERIC_REQUIRED = str(forms.Field.default_error_messages["required"])
-CHOSEN = (forms.ChoiceField, forms.FileField, forms.ModelChoiceField)
+CHOSEN = (forms.ChoiceField, forms.FileField)  # picked, not typed (ModelChoiceField is a ChoiceField)
 
 
 class NamedRequired:

@@ -268,7 +268,7 @@ def act(request, number: str, action: str):
             return redirect(_after(request, order))
     if status == 422:  # said at the top too: the form itself may be far down the page
         problems = [str(e) for errors in form.errors.values() for e in errors if str(e)]
-        messages.error(request, f"{form_class.label}未完成：{'；'.join(problems)}")
+        messages.error(request, f"{form_class.label}未完成：{'；'.join(problems) or '请检查填写的内容'}")
     order.refresh_from_db()
     return _detail(request, order, {"action": action, "form": form}, status)
 

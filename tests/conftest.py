@@ -46,6 +46,14 @@ def end_leftover_database_sessions(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def fresh_gazetteer():
+    """The place names are cached per process for a while (nlp/places.py); each test has its own unit tree."""
+    from nlp import places
+
+    places.reset_gazetteer()
+
+
+@pytest.fixture(autouse=True)
 def quick_password_hashing(settings):
     """Tests create many users; a cheap hash keeps that fast. ./run (tested in test_run_script) uses the real one."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
