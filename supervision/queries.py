@@ -20,7 +20,8 @@ def colour_counts(user: User, unit=None) -> list[dict]:
     if unit is not None:
         open_orders = open_orders.filter(lead_unit__path__startswith=unit.path)
         suffix = f"&unit={unit.code}"
-    counts = dict(open_orders.values_list("warning").annotate(n=Count("pk")).values_list("warning", "n"))
+    # order_by(): the visible orders come sorted, and a sort column would split the groups (one row per order)
+    counts = dict(open_orders.order_by().values_list("warning").annotate(n=Count("pk")).values_list("warning", "n"))
     return [
         {"colour": c.value, "label": c.label, "count": counts.get(c.value, 0),
          "url": f"/orders/?warning={c.value}{suffix}"}

@@ -182,3 +182,21 @@ def test_changing_a_rule_or_an_orders_tags_recolours_at_the_next_run(dispatched)
     default.red_hours = Decimal("5")
     default.save()
     assert colour_at(order, now) == Warning.RED
+
+
+def test_colour_counts_agree_with_the_lists_they_open(dispatched, staff, city, client):
+    """The 预警 box of the 督办 page and of a unit's 看板: each count is the number of orders its link lists."""
+    from supervision.queries import colour_counts
+
+    for i in range(3):
+        late = dispatched(title=f"久未签收 {i}")
+        WorkOrder.objects.filter(pk=late.pk).update(received_at=DISPATCHED - timedelta(minutes=i))
+    fresh = dispatched(title="刚派的")
+    WorkOrder.objects.filter(pk=fresh.pk).update(dispatched_at=DISPATCHED + timedelta(days=3))
+    warnings.recompute(DISPATCHED + timedelta(days=3))
+    client.force_login(staff["h1"])
+    for user, unit in ((staff["supervisor"], None), (staff["h1"], city["d1"])):
+        counts = {c["colour"]: c for c in colour_counts(user, unit=unit)}
+        assert counts[Warning.RED]["count"] == 3 and counts[Warning.GREEN]["count"] == 1
+    listed = client.get(counts[Warning.RED]["url"]).content.decode()
+    assert listed.count('class="warn-badge warn-3"') == 3
