@@ -150,7 +150,7 @@ def _act(request, action, *args, success: str):
         action(request.user, *args)
         messages.success(request, success)
     except TransitionError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.text)
 
 
 @role_required(*workflow.EDITORS)

@@ -12,6 +12,11 @@ class TransitionError(Exception):
         self.errors = errors or ({field: message} if field else {})
         super().__init__(message)
 
+    @property
+    def text(self) -> str:
+        """The reason as a page shows it: each field's reason without the field's code (the API names the codes)."""
+        return "；".join(self.errors.values()) or self.message
+
 
 class Forbidden(TransitionError):
     """This user may not do this to this order (role or unit)."""

@@ -150,7 +150,7 @@ def decline(request, code: str):
     try:
         actions.decline(submission, request.user, request.POST.get("reason", ""))
     except TransitionError as exc:
-        messages.error(request, "；".join(exc.errors.values()) or exc.message)
+        messages.error(request, exc.text)
     else:
         messages.success(request, f"已不予受理：{submission.title}")
     return redirect("portal:queue")

@@ -226,7 +226,7 @@ def difficult_flag(request, number: str):
         try:
             difficult.flag(request.user, order, form.cleaned_data["cause"], form.cleaned_data["reason"])
         except TransitionError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, exc.text)
         else:
             messages.success(request, "已列为疑难工单")
             return redirect("supervision:case", number)
@@ -303,7 +303,7 @@ def whistle_blow(request, number: str):
         try:
             whistle = whistles.blow(request.user, order, departments, form.cleaned_data["description"])
         except TransitionError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, exc.text)
         else:
             messages.success(request, "已吹哨，被召集部门须按时报到")
             return redirect("supervision:whistle", whistle.pk)
@@ -502,7 +502,7 @@ def findings(request):
                 apply_errors(form, exc)
                 status = exc.status
                 if status != 422:  # e.g. answered meanwhile: the item shows no form any more
-                    messages.error(request, exc.message)
+                    messages.error(request, exc.text)
             else:
                 messages.success(request, f"已提交工单 {item.order.number} 的说明")
                 return redirect(request.get_full_path())

@@ -53,10 +53,16 @@ def blow(
         raise Forbidden("只能对本街道主办的工单吹哨")
     if order.state not in (State.PENDING_SIGN, State.IN_PROGRESS):
         raise Conflict(f"工单当前为“{order.get_state_display()}”，不能吹哨")
-    description = _text(description, "description", "吹哨事由")
+    errors = {}
+    try:
+        description = _text(description, "description", "吹哨事由")
+    except InvalidInput as exc:
+        errors.update(exc.errors)
     departments = list(dict.fromkeys(departments))
     if not departments or any(d is None or d.kind not in SUMMONABLE or not d.is_active for d in departments):
-        raise InvalidInput({"departments": "请选择要召集的职能部门或公共服务企业"})
+        errors["departments"] = "请选择要召集的职能部门或公共服务企业"
+    if errors:  # both at once
+        raise InvalidInput(errors)
     due = at + timedelta(hours=get_setting("whistle_report_hours"))
     with transaction.atomic():
         whistle = Whistle.objects.create(

@@ -83,6 +83,10 @@ def test_resolution_rates_per_street_and_department(street_order, staff, city, o
 def test_whistle_pages(street_order, staff, city, client):
     client.force_login(staff["hs1"])
     assert 'id="action-whistle"' in client.get(f"/orders/{street_order.number}/").content.decode()
+    # an empty form: both reasons at once, in words, not the fields' codes
+    empty = client.post(f"/supervision/whistles/blow/{street_order.number}/", {"description": ""}, follow=True)
+    assert "请填写吹哨事由；请选择要召集的职能部门或公共服务企业" in empty.content.decode()
+    assert "description：" not in empty.content.decode()
     response = client.post(f"/supervision/whistles/blow/{street_order.number}/",
                            {"departments": ["T-ZJJ"], "description": "需要住建局到场"})  # fmt: skip
     assert response.status_code == 302

@@ -73,7 +73,7 @@ def claim(request):
     except Forbidden as exc:
         raise PermissionDenied(exc.message) from exc
     except TransitionError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.text)
         return render(request, "urgent/inbox.html", _inbox_context(request), status=exc.status)
     messages.success(request, f"已认领工单 {item.order.number} 的要情")
     return redirect(f"{reverse('urgent:inbox')}#item-{pk}")
