@@ -56,6 +56,13 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username or '匿名'} {self.get_action_display()} {self.path}"
 
+    @property
+    def role_label(self) -> str:
+        """The role as the user had it, in words (话务员 …); the stored code if the role no longer exists."""
+        from accounts.roles import Role
+
+        return str(dict(Role.choices).get(self.role, self.role))
+
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
             raise AppendOnly("审计日志只能追加，不能修改")

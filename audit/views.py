@@ -66,6 +66,6 @@ def export(request):
     writer.writerow(["时间", "用户名", "角色", "单位", "IP", "类型", "方法", "地址", "结果", "工单编号", "理由"])
     for e in found[:EXPORT_LIMIT].iterator():
         at = timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M:%S")
-        writer.writerow([at, e.username, e.role, e.unit, e.ip or "", e.get_action_display(), e.method, e.path,
+        writer.writerow([at, e.username, e.role_label, e.unit, e.ip or "", e.get_action_display(), e.method, e.path,
                          e.status or "", e.order_number, e.reason])  # fmt: skip
     return response

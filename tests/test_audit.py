@@ -109,10 +109,12 @@ def test_admins_search_and_export_and_others_may_not(client, staff, order):
     client.force_login(staff["admin"])
     page = client.get(reverse("audit:entries"), {"user": staff["operator"].username}).content.decode()
     assert order.number in page and "查看个人信息" in page
+    assert "<td>话务员</td>" in page and "<td>operator</td>" not in page  # the role in words
     empty = client.get(reverse("audit:entries"), {"user": "nobody", "date_from": "bad"}).content.decode()
     assert "没有符合条件的记录" in empty
     csv = client.get(reverse("audit:export"), {"action": "view_personal"}).content.decode("utf-8-sig")
     assert csv.splitlines()[0].startswith("时间,用户名") and order.number in csv and "查看个人信息" in csv
+    assert ",话务员," in csv and ",operator," not in csv
     assert AuditEntry.objects.filter(action=AuditAction.EXPORT, username=staff["admin"].username).exists()
     for role in ("operator", "supervisor", "leader", "h1"):
         client.force_login(staff[role])
