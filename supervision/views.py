@@ -270,8 +270,9 @@ def stuck(request):
     now = timezone.now()
     page = Paginator(queries.stuck_orders(now), 20).get_page(request.GET.get("page"))
     rows = [(order, queries.stuck_reasons(order, now)) for order in page.object_list]
+    flagged = set(DifficultCase.objects.filter(order__in=page.object_list).values_list("order_id", flat=True))
     context = {
-        "title": "屡办不成 / 久拖不决", "page": page, "rows": rows, "query": "",
+        "title": "屡办不成 / 久拖不决", "page": page, "rows": rows, "query": "", "flagged": flagged,
         "reopens": get_setting("stuck_reopen_count"), "days": get_setting("stuck_overdue_days"),
     }  # fmt: skip
     return render(request, "supervision/stuck.html", context)

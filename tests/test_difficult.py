@@ -137,3 +137,7 @@ def test_stuck_list(new_order, staff, city, client):
     html = client.get("/supervision/stuck/").content.decode()
     assert order.number in html and fresh.number not in html
     assert "重办 2 次：仍未解决；仍未解决" in html
+    assert f'href="/orders/{order.number}/#action-flag">列为疑难' in html
+    difficult.flag(staff["supervisor"], order, Cause.OTHER, "多次重办")  # once listed, the row leads to the case
+    html = client.get("/supervision/stuck/").content.decode()
+    assert f'href="/supervision/difficult/{order.number}/">已列为疑难' in html and "#action-flag" not in html
