@@ -31,6 +31,24 @@ def _number(at: datetime) -> str:
     return f"DB{day:%Y%m%d}{SupervisionCounter.next_in_day(day):06d}"
 
 
+def issue_errors(unit: Unit | None, orders: list, requirements: str, deadline: datetime | None, at: datetime) -> dict:
+    """What is wrong with a 督办单's fields, every field at once (empty when nothing is)."""
+    errors = {}
+    if unit is None or not unit.is_active or unit.kind in (UnitKind.CENTER, UnitKind.CITY):
+        errors["unit"] = "请选择具体的承办单位"
+    if not orders:
+        errors["orders"] = "请至少选择一张工单"
+    if not requirements:
+        errors["requirements"] = "请填写督办要求"
+    elif len(requirements) > MAX_TEXT:
+        errors["requirements"] = f"督办要求不能超过 {MAX_TEXT} 字"
+    if deadline is None:
+        errors["deadline"] = "请填写答复期限"
+    elif deadline <= at:
+        errors["deadline"] = "答复期限必须晚于现在"
+    return errors
+
+
 def issue(
     actor: User,
     unit: Unit | None,
@@ -45,18 +63,7 @@ def issue(
     at = at or timezone.now()
     orders = list(orders)
     requirements = (requirements or "").strip()
-    errors = {}
-    if unit is None or not unit.is_active or unit.kind in (UnitKind.CENTER, UnitKind.CITY):
-        errors["unit"] = "请选择具体的承办单位"
-    if not orders:
-        errors["orders"] = "请至少选择一张工单"
-    if not requirements:
-        errors["requirements"] = "请填写督办要求"
-    elif len(requirements) > MAX_TEXT:
-        errors["requirements"] = f"督办要求不能超过 {MAX_TEXT} 字"
-    if deadline is None or deadline <= at:
-        errors["deadline"] = "答复期限必须晚于现在"
-    if errors:
+    if errors := issue_errors(unit, orders, requirements, deadline, at):
         raise InvalidInput(errors)
     with transaction.atomic():
         supervision = SupervisionOrder.objects.create(

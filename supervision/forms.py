@@ -13,7 +13,10 @@ from supervision.models import Cause, Verdict
 class SuperviseForm(NamedRequired, forms.Form):
     """督办单 to a unit for orders chosen elsewhere (an alert's); `IssueForm` adds the order numbers."""
 
-    unit = forms.ChoiceField(label="督办单位", choices=[])
+    # required in the browser; checked with the other fields by supervision/actions.py (all errors at once)
+    unit = forms.ChoiceField(
+        label="督办单位", choices=[], required=False, widget=forms.Select(attrs={"required": True})
+    )
     requirements = forms.CharField(label="督办要求", required=False, widget=forms.Textarea(attrs={"rows": 4}))
     deadline = forms.DateTimeField(
         label="答复期限", required=False,

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import role_required
 from accounts.roles import Role
-from orders.errors import Forbidden, TransitionError
+from orders.errors import Forbidden, InvalidInput, TransitionError
 from orders.forms import apply_errors
 from orders.models import WorkOrder
 from orders.queries import visible_orders
@@ -91,16 +91,19 @@ def issue(request):
     if request.method == "POST":
         status = 422
         if form.is_valid():
-            numbers = form.cleaned_data["orders"]
+            numbers, data = form.cleaned_data["orders"], form.cleaned_data
             found = list(visible_orders(request.user).filter(number__in=numbers))
             missing = sorted(set(numbers) - {o.number for o in found})
-            if missing:
-                form.add_error("orders", f"工单不存在：{'、'.join(missing)}")
+            unit = Unit.objects.filter(code=data["unit"]).first()
+            if missing:  # said with whatever else is wrong, all at once
+                errors = actions.issue_errors(
+                    unit, found, data["requirements"].strip(), data["deadline"], timezone.now()
+                )
+                apply_errors(form, InvalidInput({**errors, "orders": f"工单不存在：{'、'.join(missing)}"}))
             else:
                 try:
                     supervision = actions.issue(
-                        request.user, Unit.objects.filter(code=form.cleaned_data["unit"]).first(), found,
-                        form.cleaned_data["requirements"], form.cleaned_data["deadline"],
+                        request.user, unit, found, data["requirements"], data["deadline"]
                     )  # fmt: skip
                 except TransitionError as exc:
                     apply_errors(form, exc)

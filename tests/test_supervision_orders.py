@@ -78,7 +78,12 @@ def test_supervision_pages(at_street, staff, city, client):
     page = client.get(f"/supervision/orders/new/?orders={at_street.number}")
     assert page.status_code == 200 and 'value="T1-S1" selected' in page.content.decode()
     bad = client.post("/supervision/orders/new/", {"orders": "20990101000001", "unit": "T1-S1", "requirements": "x"})
-    assert bad.status_code == 422 and "工单不存在" in bad.content.decode()
+    assert bad.status_code == 422 and "工单不存在" in bad.content.decode() and "请填写答复期限" in bad.content.decode()
+    nothing = {"orders": "", "unit": "", "requirements": "", "deadline": ""}
+    empty = client.post("/supervision/orders/new/", nothing).content.decode()  # every field named at once
+    for field, message in (("orders", "请至少选择一张工单"), ("unit", "请选择具体的承办单位"),
+                           ("requirements", "请填写督办要求"), ("deadline", "请填写答复期限")):  # fmt: skip
+        assert f'data-field="{field}">{message}' in empty, field
     deadline = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     done = client.post(
         "/supervision/orders/new/",
