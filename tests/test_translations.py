@@ -59,3 +59,16 @@ def test_task_statuses_read_in_chinese(client, staff):
     assert "heartbeat" in html and re.search(r"<th[^>]*column-task[^>]*>.*?任务", html, re.S)
     assert "Task name" not in html and "待执行" in html
     assert "创建用户后" in client.get("/admin/accounts/user/add/").content.decode()
+
+
+def test_djangos_own_messages_read_naturally():
+    """Django's wording is replaced where it reads like a translation (具有 单位编码 的 承办单位 已存在。)."""
+    from django import forms
+    from django.utils.translation import gettext
+
+    with translation.override("zh-hans"):
+        unique = gettext("%(model_name)s with this %(field_label)s already exists.")
+        assert unique % {"model_name": "承办单位", "field_label": "单位编码"} == "已有相同单位编码的承办单位。"
+        with pytest.raises(forms.ValidationError) as exc:
+            forms.EmailField().clean("不是邮箱")
+        assert exc.value.messages == ["请输入有效的电子邮件地址。"]
