@@ -10,3 +10,12 @@ class UnitForm(NamedRequired, forms.ModelForm):
     class Meta:
         model = Unit
         fields = ["code", "name", "kind", "parent", "area", "contact_person", "contact_phone", "is_active"]
+
+    def clean_contact_phone(self) -> str:
+        """Optional; when given, a number the hotline can dial (the handlers' home page and the 派单 notice show it)."""
+        from orders.validators import normalize_phone, phone_error
+
+        phone = normalize_phone(self.cleaned_data["contact_phone"])
+        if phone and (error := phone_error(phone)):
+            raise forms.ValidationError(error)
+        return phone

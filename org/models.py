@@ -67,6 +67,8 @@ class Unit(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if not self.kind:
+            return  # the missing kind is the field's own error; which parent fits depends on it
         parent_kind = self.parent.kind if self.parent_id else None
         allowed = ALLOWED_PARENTS.get(self.kind, set())
         if parent_kind not in allowed:

@@ -45,6 +45,17 @@ def test_unit_cannot_move_under_its_own_descendant(city):
     assert "parent" in exc.value.message_dict
 
 
+def test_unit_without_a_kind_is_asked_for_one_and_its_phone_must_be_dialable(city):
+    form = UnitForm(data={"code": "X2", "name": "新单位", "kind": "", "parent": "", "contact_phone": "abc😀"})
+    assert not form.is_valid()
+    assert form.errors["kind"] == ["请选择单位类型"] and "parent" not in form.errors  # no 「“”类单位…」
+    assert "电话号码格式不对" in form.errors["contact_phone"][0]
+    ok = UnitForm(data={"code": "X3", "name": "新单位", "kind": UnitKind.DEPARTMENT, "parent": city["city"].pk,
+                        "contact_phone": "0731-8888 8888", "is_active": True})  # fmt: skip
+    assert ok.is_valid(), ok.errors
+    assert ok.save().contact_phone == "0731-88888888"
+
+
 def test_unit_code_is_validated_by_field(city):
     form = UnitForm(data={"code": "坏 编码", "name": "x", "kind": UnitKind.DEPARTMENT, "parent": city["city"].pk})
     assert not form.is_valid()
