@@ -104,3 +104,15 @@ def test_drill_down_by_category_and_area_and_unknown_ids(client, staff, week, or
     assert count(unit=city["d1"].pk) == 2  # the third was answered directly: no lead unit
     assert count(unit=city["d2"].pk) == 0
     assert count(category=999999) == 0 and count(area="abc") == 0
+
+
+def test_public_disclosure_lists_units_by_dispatched_orders(client, monkeypatch, db):
+    """The table's first number is 派单量; the rows follow it, not the 受理量 the breakdown sorts by."""
+    from analytics import indicators
+
+    rows = [(1, "甲局", indicators._counts({"received": 9, "dispatched": 4})),
+            (2, "乙局", indicators._counts({"received": 5, "dispatched": 5})),
+            (3, "丙局", indicators._counts({"received": 7, "dispatched": 0}))]  # fmt: skip
+    monkeypatch.setattr(indicators, "breakdown", lambda *args, **kwargs: rows)
+    page = client.get("/open/indicators/").content.decode()
+    assert page.index("乙局") < page.index("甲局") and "丙局" not in page
