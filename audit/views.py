@@ -45,12 +45,17 @@ def search(params) -> tuple[object, dict]:
 @role_required(Role.ADMIN)
 def entries(request):
     found, filters = search(request.GET)
+    problems = [f"{label}不是有效日期（如 2026-12-01），已忽略" for name, label in (("date_from", "开始日期"),
+                ("date_to", "结束日期")) if filters[name] and _day(filters[name]) is None]  # fmt: skip
+    start, end = _day(filters["date_from"]), _day(filters["date_to"])
+    if start and end and start > end:
+        problems.append("开始日期晚于结束日期，没有记录会符合")
     page = Paginator(found, PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "title": "审计日志", "page": page, "entries": page.object_list, "filters": filters,
-        "actions": AuditAction.choices, "query": query.urlencode(),
+        "actions": AuditAction.choices, "query": query.urlencode(), "problems": problems,
     }  # fmt: skip
     return render(request, "audit/entries.html", context)
 

@@ -111,7 +111,9 @@ def test_admins_search_and_export_and_others_may_not(client, staff, order):
     assert order.number in page and "查看个人信息" in page
     assert "<td>话务员</td>" in page and "<td>operator</td>" not in page  # the role in words
     empty = client.get(reverse("audit:entries"), {"user": "nobody", "date_from": "bad"}).content.decode()
-    assert "没有符合条件的记录" in empty
+    assert "没有符合条件的记录" in empty and "开始日期不是有效日期" in empty
+    reversed_dates = client.get(reverse("audit:entries"), {"date_from": "2026-12-02", "date_to": "2026-12-01"})
+    assert "开始日期晚于结束日期" in reversed_dates.content.decode()
     csv = client.get(reverse("audit:export"), {"action": "view_personal"}).content.decode("utf-8-sig")
     assert csv.splitlines()[0].startswith("时间,用户名") and order.number in csv and "查看个人信息" in csv
     assert ",话务员," in csv and ",operator," not in csv
