@@ -82,6 +82,7 @@ def test_resolution_rates_per_street_and_department(street_order, staff, city, o
 
 def test_whistle_pages(street_order, staff, city, client):
     client.force_login(staff["hs1"])
+    assert "在本街道主办的工单页面上“吹哨召集部门”" in client.get("/supervision/whistles/").content.decode()
     assert 'id="action-whistle"' in client.get(f"/orders/{street_order.number}/").content.decode()
     # an empty form: both reasons at once, in words, not the fields' codes
     empty = client.post(f"/supervision/whistles/blow/{street_order.number}/", {"description": ""}, follow=True)
