@@ -17,6 +17,7 @@ from accounts.roles import Role
 from categories.models import Category, RequestType
 from orders.queries import workload
 from org.models import Unit, UnitKind
+from supervision.queries import open_supervisions
 from workcalendar.worktime import get_calendar
 
 
@@ -141,5 +142,8 @@ def home(request):
         context["request_types"] = RequestType.objects.filter(is_active=True)
         context["leaf_count"] = Category.objects.active().leaves().count()
     context["workload"] = workload(user)
+    if user.role == Role.HANDLER:  # beside the inbox tabs: the 督办单 the unit has to answer
+        label, count, link = open_supervisions(user)
+        context["workload"].append((label, str(count), link))
     context["role_template"] = f"accounts/home/{user.role}.html"
     return render(request, "accounts/home.html", context)

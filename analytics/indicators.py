@@ -275,23 +275,15 @@ def sub_unit_breakdown(unit, start: date, end: date, filters: Filters = ALL) -> 
 
 def area_breakdown(start: date, end: date, filters: Filters = ALL) -> list[tuple[object, str, Counts]]:
     """(area, label, counts) per 区/县: an order placed in a street or a community counts for the district above it,
-    so that the rows are peers; an order placed at the city itself keeps its own row, one without an area none.
-    Largest 受理量 first."""
+    so that the rows are peers (an order's area is a district or lies under one); orders without an area have no
+    row. Largest 受理量 first."""
     from org.models import Unit, UnitKind
 
     districts = list(Unit.objects.filter(kind=UnitKind.DISTRICT))
-    others: dict[str, Unit] = {}
-
-    def owner_of(path: str):
-        if not path:
-            return None
-        found = next((d for d in districts if path.startswith(d.path)), None)
-        if found is None:  # above the districts (the city): the unit itself
-            found = others.get(path) or others.setdefault(path, Unit.objects.filter(path=path).first())
-        return found
-
     rows = _rows(start, end, filters, by=("area_path",)).values("area_path").annotate(**SUMS)
-    sums = _sum_by_owner(rows, "area_path", owner_of)
+    sums = _sum_by_owner(
+        rows, "area_path", lambda path: next((d for d in districts if path and path.startswith(d.path)), None)
+    )
     result = [(area, area.name, _counts(row)) for area, row in sums.items()]
     return sorted(result, key=lambda r: (-r[2].received, r[0].path))
 

@@ -9,6 +9,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.roles import Role
+
+ROLE_LABELS = dict(Role.choices)
+
 
 class AuditAction(models.TextChoices):
     WRITE = "write", _("写操作")
@@ -59,9 +63,7 @@ class AuditEntry(models.Model):
     @property
     def role_label(self) -> str:
         """The role as the user had it, in words (话务员 …); the stored code if the role no longer exists."""
-        from accounts.roles import Role
-
-        return str(dict(Role.choices).get(self.role, self.role))
+        return str(ROLE_LABELS.get(self.role, self.role))
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:

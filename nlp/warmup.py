@@ -7,7 +7,7 @@ so without this the first operator served by each new worker waits two to three 
 import logging
 import threading
 
-from django.db import close_old_connections, connection
+from django.db import connection
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,6 @@ def warm_up() -> None:
     except Exception:  # noqa: BLE001 - a failed warm-up only means the first request does the work
         logger.exception("预加载语言模型失败，将在首次使用时加载")
     finally:
-        close_old_connections()
         connection.close()  # this thread's own connection: not kept open for the life of the worker
 
 

@@ -246,13 +246,8 @@ def workload(user: User, now: datetime | None = None) -> list[tuple[str, str, st
 
     now = now or timezone.now()
     if user.role == Role.HANDLER:
-        from supervision.models import SupervisionStatus
-        from supervision.queries import supervision_orders
-
         counts = inbox_counts(user, now)
-        items = [(label, shown(counts[tab]), f"/orders/inbox/?tab={tab}") for tab, label in INBOX_TABS.items()]
-        open_supervisions = supervision_orders(user).filter(status=SupervisionStatus.OPEN).count()
-        return [*items, ("待答复督办单", str(open_supervisions), "/supervision/orders/?status=open")]
+        return [(label, shown(counts[tab]), f"/orders/inbox/?tab={tab}") for tab, label in INBOX_TABS.items()]
     visible = visible_orders(user)
     items = []
     if user.role in (Role.OPERATOR, Role.DISPATCHER, Role.ADMIN):

@@ -31,8 +31,11 @@ def _number(at: datetime) -> str:
     return f"DB{day:%Y%m%d}{SupervisionCounter.next_in_day(day):06d}"
 
 
-def issue_errors(unit: Unit | None, orders: list, requirements: str, deadline: datetime | None, at: datetime) -> dict:
+def issue_errors(
+    unit: Unit | None, orders: list, requirements: str | None, deadline: datetime | None, at: datetime
+) -> dict:
     """What is wrong with a 督办单's fields, every field at once (empty when nothing is)."""
+    requirements = (requirements or "").strip()
     errors = {}
     if unit is None or not unit.is_active or unit.kind in (UnitKind.CENTER, UnitKind.CITY):
         errors["unit"] = "请选择具体的承办单位"

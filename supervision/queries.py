@@ -20,7 +20,8 @@ def colour_counts(user: User, unit=None) -> list[dict]:
     if unit is not None:
         open_orders = open_orders.filter(lead_unit__path__startswith=unit.path)
         suffix = f"&unit={unit.code}"
-    # order_by(): the visible orders come sorted, and a sort column would split the groups (one row per order)
+    # order_by(): a handler's visible orders are DISTINCT, which carries the model's sort column into the grouping
+    # and split each colour into one group per order
     counts = dict(open_orders.order_by().values_list("warning").annotate(n=Count("pk")).values_list("warning", "n"))
     return [
         {"colour": c.value, "label": c.label, "count": counts.get(c.value, 0),
@@ -54,6 +55,12 @@ def supervision_orders(user: User):
     return orders.filter(unit__in=user.visible_units)
 
 
+def open_supervisions(user: User) -> tuple[str, int, str]:
+    """(label, count, link) of the 督办单 still to be answered that this user sees."""
+    count = supervision_orders(user).filter(status=SupervisionStatus.OPEN).count()
+    return "待答复督办单", count, "/supervision/orders/?status=open"
+
+
 def dashboard_counts(user: User, now) -> list[tuple[str, int, str]]:
     from supervision.models import CaseStatus, DifficultCase, Whistle, WhistleStatus
 
@@ -67,11 +74,7 @@ def dashboard_counts(user: User, now) -> list[tuple[str, int, str]]:
         ("屡办不成/久拖不决", stuck_orders(now).count(), "/supervision/stuck/"),
         ("吹哨报到中", Whistle.objects.filter(status=WhistleStatus.OPEN).count(), "/supervision/whistles/"),
         ("超期工单（含超期办结）", visible.filter(overdue_q(now)).count(), "/orders/?overdue=1"),
-        (
-            "待答复督办单",
-            supervision_orders(user).filter(status=SupervisionStatus.OPEN).count(),
-            "/supervision/orders/?status=open",
-        ),
+        open_supervisions(user),
         (
             "已升级督办单",
             supervision_orders(user).filter(status=SupervisionStatus.ESCALATED).count(),

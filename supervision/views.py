@@ -96,9 +96,7 @@ def issue(request):
             missing = sorted(set(numbers) - {o.number for o in found})
             unit = Unit.objects.filter(code=data["unit"]).first()
             if missing:  # said with whatever else is wrong, all at once
-                errors = actions.issue_errors(
-                    unit, found, data["requirements"].strip(), data["deadline"], timezone.now()
-                )
+                errors = actions.issue_errors(unit, found, data["requirements"], data["deadline"], timezone.now())
                 apply_errors(form, InvalidInput({**errors, "orders": f"工单不存在：{'、'.join(missing)}"}))
             else:
                 try:
